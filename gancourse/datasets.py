@@ -1,0 +1,172 @@
+"""The data the course trains on: 2-D Gaussian mixtures and Fashion-MNIST.
+
+* Ring: 8 Gaussians on the unit circle, std 0.01; grid: 25 Gaussians at
+  {-4,-2,0,2,4}^2, std 0.05 (the PacGAN code's constants). Chapters 00, 03, 08.
+* Fashion-MNIST: 70,000 28x28 grey images in 10 classes. Looked for in
+  ``data/`` first, then in the Debian package ``dataset-fashion-mnist``
+  (``/usr/share/datasets/fashion-mnist/``), then downloaded by torchvision when
+  ``download=True`` and a network exists. Chapters 03, 04, 06, 08.
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+DEBIAN_PACKAGE = "dataset-fashion-mnist"
+DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
+DATA_ENV = "GANCOURSE_DATA"
+FASHION_MNIST_CLASSES = (
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+)
+_IDX_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+
+
+class DatasetNotFoundError(FileNotFoundError):
+    """A dataset is neither on disk nor downloadable; the message says how to get it."""
+
+
+# ---------------------------------------------------------------- 2-D mixtures
+
+
+@dataclass(frozen=True)
+class Mixture:
+    """An equal-weight mixture of isotropic Gaussians in the plane.
+
+    ``centers`` is a ``(K, 2)`` tensor of mode means, ``std`` the per-axis
+    standard deviation shared by every mode.
+    """
+
+    name: str
+    centers: torch.Tensor
+    std: float
+
+    def sample(
+        self,
+        n: int,
+        generator: torch.Generator | None = None,
+        device: torch.device | str | None = None,
+    ) -> torch.Tensor:
+        """``n`` points, shape ``(n, 2)``, float32, on ``device`` (default: the generator's, else CPU).
+
+        Mode choice and offsets come from ``generator``, which must live on the
+        same device as the output (as ``torch.randn`` requires).
+        """
+        if n < 0:
+            raise ValueError(f"n must be >= 0, got {n}")
+        if device is None:
+            device = generator.device if generator is not None else "cpu"
+        centers = self.centers.to(device)
+        k = torch.randint(len(centers), (n,), generator=generator, device=device)
+        noise = torch.randn(n, 2, generator=generator, device=device)
+        return centers[k] + self.std * noise
+
+
+def ring(radius: float = 1.0, n_modes: int = 8, std: float = 0.01) -> Mixture:
+    """The 8-Gaussian ring: modes at angles 2*pi*k/8 on a circle of radius 1, std 0.01."""
+    angles = 2 * math.pi * torch.arange(n_modes, dtype=torch.float64) / n_modes
+    centers = radius * torch.stack([angles.cos(), angles.sin()], dim=1)
+    return Mixture("ring", centers.float(), std)
+
+
+def grid(values: tuple[float, ...] = (-4.0, -2.0, 0.0, 2.0, 4.0), std: float = 0.05) -> Mixture:
+    """The 25-Gaussian grid: modes at {-4,-2,0,2,4}^2, std 0.05."""
+    v = torch.tensor(values, dtype=torch.float32)
+    xs, ys = torch.meshgrid(v, v, indexing="ij")
+    return Mixture("grid", torch.stack([xs.flatten(), ys.flatten()], dim=1), std)
+
+
+# ---------------------------------------------------------------- Fashion-MNIST
+
+
+def data_root() -> Path:
+    """Where downloaded or unpacked data goes: ``$GANCOURSE_DATA``, else the repository's ``data/``."""
+    if os.environ.get(DATA_ENV):
+        return Path(os.environ[DATA_ENV])
+    return Path(__file__).resolve().parent.parent / "data"
+
+
+def _raw_dir(root: Path) -> Path:
+    # torchvision's FashionMNIST keeps its IDX files in <root>/FashionMNIST/raw/
+    return root / "FashionMNIST" / "raw"
+
+
+def _has_idx(folder: Path, suffix: str = "") -> bool:
+    return all((folder / (name + suffix)).is_file() for pair in _IDX_FILES.values() for name in pair)
+
+
+def find_fashion_mnist(root: Path | str | None = None, debian_dir: Path | str = DEBIAN_DIR) -> str:
+    """Where Fashion-MNIST would be read from: ``"data"``, ``"debian"`` or ``"missing"``."""
+    root = Path(root) if root is not None else data_root()
+    if _has_idx(_raw_dir(root)):
+        return "data"
+    debian_dir = Path(debian_dir)
+    if _has_idx(debian_dir, ".gz") or _has_idx(debian_dir):
+        return "debian"
+    return "missing"
+
+
+def _unpack_debian(debian_dir: Path, raw: Path) -> None:
+    """Decompress the Debian package's ``.gz`` IDX files into torchvision's layout under ``raw``."""
+    raw.mkdir(parents=True, exist_ok=True)
+    for pair in _IDX_FILES.values():
+        for name in pair:
+            if (raw / name).is_file():
+                continue
+            tmp = raw / f".{name}.partial"
+            if (debian_dir / name).is_file():
+                shutil.copyfile(debian_dir / name, tmp)
+            else:
+                with gzip.open(debian_dir / (name + ".gz"), "rb") as src, open(tmp, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+            os.replace(tmp, raw / name)  # atomic: a half-written file never carries the final name
+
+
+def fashion_mnist(
+    split: str = "train",
+    device: torch.device | str | None = None,
+    root: Path | str | None = None,
+    download: bool = False,
+    debian_dir: Path | str = DEBIAN_DIR,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """A whole Fashion-MNIST split as ``(images, labels)`` on ``device``.
+
+    ``images`` is ``(N, 1, 28, 28)`` float32 in ``[-1, 1]``, ``labels`` is ``(N,)``
+    int64 (see ``FASHION_MNIST_CLASSES``); N is 60,000 for ``"train"`` and 10,000
+    for ``"test"``. Looks in ``root`` (default ``data/``), then ``debian_dir``, then
+    downloads with torchvision if ``download=True``. Raises
+    :class:`DatasetNotFoundError` saying how to get the data otherwise.
+    """
+    from torchvision.datasets import FashionMNIST
+
+    if split not in _IDX_FILES:
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    root = Path(root) if root is not None else data_root()
+    where = find_fashion_mnist(root, debian_dir)
+    if where == "debian":
+        _unpack_debian(Path(debian_dir), _raw_dir(root))
+    elif where == "missing":
+        how = (
+            f"Install the Debian/Ubuntu package: sudo apt-get install {DEBIAN_PACKAGE} "
+            f"(files go to {DEBIAN_DIR}/), or call fashion_mnist(download=True) on a machine "
+            f"with a network to download into {root}/."
+        )
+        if not download:
+            raise DatasetNotFoundError(f"Fashion-MNIST was not found in {root}/ nor {debian_dir}/. {how}")
+        try:
+            FashionMNIST(str(root), train=(split == "train"), download=True)
+        except Exception as error:  # torchvision raises RuntimeError/URLError/OSError offline
+            raise DatasetNotFoundError(f"Fashion-MNIST could not be downloaded ({error}). {how}") from error
+    data = FashionMNIST(str(root), train=(split == "train"), download=False)
+    images = data.data.to(device).unsqueeze(1).float().div_(127.5).sub_(1.0)  # uint8 [0,255] -> [-1,1]
+    return images, data.targets.to(device)

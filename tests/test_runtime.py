@@ -1,0 +1,53 @@
+import random
+
+import pytest
+import torch
+
+from gancourse import runtime
+
+
+@pytest.mark.parametrize("value, expected", [(None, "default"), ("", "default"), ("smoke", "smoke"),
+                                             ("FULL", "full"), ("default", "default")])
+def test_budget_reads_the_environment(monkeypatch, value, expected):
+    if value is None:
+        monkeypatch.delenv(runtime.BUDGET_ENV, raising=False)
+    else:
+        monkeypatch.setenv(runtime.BUDGET_ENV, value)
+    assert runtime.budget() == expected
+
+
+def test_unknown_budget_is_refused_naming_the_allowed_values(monkeypatch):
+    monkeypatch.setenv(runtime.BUDGET_ENV, "quick")
+    with pytest.raises(ValueError, match="'quick'.*smoke, default, full"):
+        runtime.budget()
+
+
+def test_by_budget_picks_the_value_of_the_current_budget(monkeypatch):
+    monkeypatch.setenv(runtime.BUDGET_ENV, "smoke")
+    assert runtime.by_budget(smoke=1, default=2, full=3) == 1
+    monkeypatch.setenv(runtime.BUDGET_ENV, "full")
+    assert runtime.by_budget(smoke=1, default=2) == 2  # full falls back to default
+    monkeypatch.delenv(runtime.BUDGET_ENV)
+    assert runtime.by_budget(smoke=1, default=2, full=3) == 2
+
+
+def test_seed_everything_makes_every_generator_repeat():
+    gen = runtime.seed_everything(123)
+    first = (random.random(), torch.rand(3), torch.rand(3, generator=gen))
+    gen = runtime.seed_everything(123)
+    second = (random.random(), torch.rand(3), torch.rand(3, generator=gen))
+    assert first[0] == second[0]
+    torch.testing.assert_close(first[1], second[1])
+    torch.testing.assert_close(first[2], second[2])
+    with pytest.raises(ValueError, match="non-negative int"):
+        runtime.seed_everything(-1)
+
+
+def test_default_device_prefers_cuda_then_mps_then_cpu(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert runtime.default_device() == torch.device("cpu")
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    assert runtime.default_device() == torch.device("mps")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert runtime.default_device() == torch.device("cuda")
