@@ -1,0 +1,279 @@
+"""Multilayer perceptrons for 2-D data, one model or ``S`` seeds stacked into one module.
+
+Chapters 00-03 and 08 train G and D on 2-D mixtures (:mod:`gancourse.datasets`).
+One run is an anecdote, so the course trains ``S`` seeds side by side: with
+``n_models=S`` a module holds ``S`` independent MLPs as stacked weights
+(``(S, in, out)`` and ``(S, 1, out)``) and maps ``(S, B, in) -> (S, B, out)`` with one
+``torch.baddbmm`` per layer. Seed ``s`` only touches slice ``s`` of every parameter,
+so summing the seeds' losses keeps their gradients independent.
+
+Build a stack from separately initialised ordinary modules with
+``MLPGenerator.stack(models)`` (or :func:`stack_models`), get seed ``i`` back as an
+ordinary module with ``.unstack(i)``. Spectral norm is not supported for stacked
+modules (``torch``'s parametrization expects 2-D weights); use ordinary modules.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+from gancourse.minibatch import MinibatchDiscrimination, MinibatchStdDev
+
+ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid")
+NORMS = ("none", "batch")
+
+
+def make_activation(name: str) -> nn.Module:
+    """The activation layer called ``name`` (one of ``ACTIVATIONS``; LeakyReLU slope 0.2). Chapter 02."""
+    if name == "relu":
+        return nn.ReLU()
+    if name == "leaky_relu":
+        return nn.LeakyReLU(0.2)
+    if name == "tanh":
+        return nn.Tanh()
+    if name == "sigmoid":
+        return nn.Sigmoid()
+    raise ValueError(f"unknown activation {name!r}; use one of {', '.join(ACTIVATIONS)}")
+
+
+class StackedLinear(nn.Module):
+    """``S`` independent linear layers: ``(S, B, in) -> (S, B, out)``, ``y_s = x_s W_s + b_s``.
+
+    ``weight`` is ``(S, in, out)`` (the transpose of ``nn.Linear``'s, so the product is a
+    plain ``bmm``), ``bias`` is ``(S, 1, out)``. Each slice is initialised like ``nn.Linear``.
+    """
+
+    stacked = True  # tells regularizers.spectral_norm to refuse it
+
+    def __init__(self, in_features: int, out_features: int, n_models: int) -> None:
+        super().__init__()
+        self.in_features, self.out_features, self.n_models = in_features, out_features, n_models
+        bound = 1.0 / math.sqrt(in_features)  # nn.Linear's default: U(-1/sqrt(in), 1/sqrt(in))
+        self.weight = nn.Parameter(torch.empty(n_models, in_features, out_features).uniform_(-bound, bound))
+        self.bias = nn.Parameter(torch.empty(n_models, 1, out_features).uniform_(-bound, bound))
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, n_models={self.n_models}"
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.baddbmm(self.bias, x, self.weight)
+
+
+class StackedBatchNorm1d(nn.BatchNorm1d):
+    """Batch norm for ``(S, B, F)``: statistics and affine parameters per seed and feature.
+
+    Viewed as ``(B, S*F)``, per-seed batch norm is ordinary ``BatchNorm1d(S*F)``.
+    """
+
+    stacked = True
+
+    def __init__(self, num_features: int, n_models: int) -> None:
+        super().__init__(n_models * num_features)
+        self.n_models, self.features_per_model = n_models, num_features
+
+    def forward(self, x: Tensor) -> Tensor:
+        S, B, F = x.shape
+        y = super().forward(x.transpose(0, 1).reshape(B, S * F))
+        return y.view(B, S, F).transpose(0, 1)
+
+
+class _MLP(nn.Module):
+    """What MLPGenerator and MLPDiscriminator share: stacking, unstacking, input checks."""
+
+    in_features: int
+    config: dict
+
+    def _init_stacking(self, n_models: int, stacked: bool | None) -> None:
+        if not isinstance(n_models, int) or n_models < 1:
+            raise ValueError(f"n_models must be an int >= 1, got {n_models!r}")
+        self.n_models = n_models
+        self.stacked = n_models > 1 if stacked is None else bool(stacked)
+        if n_models > 1 and not self.stacked:
+            raise ValueError("n_models > 1 needs stacked=True (or leave stacked unset)")
+
+    def _linear(self, in_features: int, out_features: int) -> nn.Module:
+        if self.stacked:
+            return StackedLinear(in_features, out_features, self.n_models)
+        return nn.Linear(in_features, out_features)
+
+    def _check_input(self, x: Tensor, what: str) -> None:
+        if self.stacked:
+            ok = x.dim() == 3 and x.shape[0] == self.n_models and x.shape[-1] == self.in_features
+            expected = f"(S, B, {self.in_features}) with S={self.n_models}"
+        else:
+            ok = x.dim() == 2 and x.shape[-1] == self.in_features
+            expected = f"(B, {self.in_features})"
+        if not ok:
+            raise ValueError(f"{type(self).__name__} expects {what} of shape {expected}, got {tuple(x.shape)}")
+
+    @classmethod
+    def stack(cls, models: list[_MLP]) -> _MLP:
+        """One stacked module whose seed ``s`` computes exactly what ``models[s]`` computes.
+
+        The models must be ordinary (unstacked) instances of this class with equal settings;
+        their parameters (and batch-norm statistics) are copied.
+        """
+        models = list(models)
+        if not models:
+            raise ValueError("stack needs at least one model")
+        for model in models:
+            if type(model) is not cls or model.stacked:
+                raise ValueError(f"stack needs ordinary {cls.__name__} instances, got {type(model).__name__}"
+                                 f"{' (stacked)' if getattr(model, 'stacked', False) else ''}")
+            if model.config != models[0].config:
+                raise ValueError(f"cannot stack models with different settings: {model.config} vs "
+                                 f"{models[0].config}")
+        like = next(models[0].parameters())
+        stacked = cls(**models[0].config, n_models=len(models), stacked=True).to(like.device, like.dtype)
+        with torch.no_grad():
+            for s, model in enumerate(models):
+                _copy_seed(model, stacked, s, to_stack=True)
+        return stacked.train(models[0].training)
+
+    def unstack(self, i: int) -> _MLP:
+        """Seed ``i`` of a stacked module as an ordinary module (a copy), e.g. to plot one seed."""
+        if not self.stacked:
+            raise ValueError(f"unstack needs a stacked {type(self).__name__} (n_models > 1)")
+        if not 0 <= i < self.n_models:
+            raise ValueError(f"seed index {i} out of range for n_models={self.n_models}")
+        like = next(self.parameters())
+        model = type(self)(**self.config).to(like.device, like.dtype)
+        with torch.no_grad():
+            _copy_seed(model, self, i, to_stack=False)
+        return model.train(self.training)
+
+
+def _copy_seed(single: nn.Module, stacked: nn.Module, s: int, to_stack: bool) -> None:
+    """Copy the parameters of ``single`` into seed ``s`` of ``stacked`` (or back, ``to_stack=False``)."""
+    # both were built by the same constructor code, so their modules pair up in order
+    for a, b in zip(single.modules(), stacked.modules(), strict=True):
+        if isinstance(a, nn.Linear):
+            tensors = [(a.weight, b.weight[s].T), (a.bias, b.bias[s, 0])]
+        elif isinstance(a, nn.BatchNorm1d):
+            F = a.num_features
+            tensors = [(getattr(a, n), getattr(b, n).view(-1, F)[s])
+                       for n in ("weight", "bias", "running_mean", "running_var")]
+            tensors.append((a.num_batches_tracked, b.num_batches_tracked))
+        elif isinstance(a, MinibatchDiscrimination):
+            tensors = [(a.T, b.T[s])]
+        else:
+            continue  # containers, activations, MinibatchStdDev: no state of their own
+        for single_t, stacked_t in tensors:
+            if to_stack:
+                stacked_t.copy_(single_t)
+            else:
+                single_t.copy_(stacked_t)
+
+
+class MLPGenerator(_MLP):
+    """G for 2-D data: ``z (B, z_dim) -> x_fake (B, out_dim)``; stacked ``(S, B, z_dim) -> (S, B, out_dim)``.
+
+    ``depth`` hidden layers of ``width`` units, each Linear -> [BatchNorm] -> activation,
+    then a linear output layer (no squashing: the data are unbounded). ``activation`` is
+    one of ``ACTIVATIONS``, ``norm`` one of ``NORMS``. Chapters 00-03, 08.
+    """
+
+    def __init__(
+        self,
+        z_dim: int = 2,
+        out_dim: int = 2,
+        width: int = 128,
+        depth: int = 3,
+        activation: str = "relu",
+        norm: str = "none",
+        n_models: int = 1,
+        stacked: bool | None = None,
+    ) -> None:
+        super().__init__()
+        if norm not in NORMS:
+            raise ValueError(f"unknown norm {norm!r} for MLPGenerator; use one of {', '.join(NORMS)}")
+        if min(z_dim, out_dim, width) < 1 or depth < 0:
+            raise ValueError(f"need z_dim, out_dim, width >= 1 and depth >= 0, got {z_dim}, {out_dim}, "
+                             f"{width}, {depth}")
+        make_activation(activation)  # validate the name before building
+        self._init_stacking(n_models, stacked)
+        self.config = dict(z_dim=z_dim, out_dim=out_dim, width=width, depth=depth, activation=activation,
+                           norm=norm)
+        self.in_features = self.z_dim = z_dim
+        layers: list[nn.Module] = []
+        fan_in = z_dim
+        for _ in range(depth):
+            layers.append(self._linear(fan_in, width))
+            if norm == "batch":
+                layers.append(StackedBatchNorm1d(width, n_models) if self.stacked else nn.BatchNorm1d(width))
+            layers.append(make_activation(activation))
+            fan_in = width
+        layers.append(self._linear(fan_in, out_dim))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: Tensor) -> Tensor:
+        self._check_input(z, "z")
+        return self.net(z)
+
+
+class MLPDiscriminator(_MLP):
+    """D for 2-D data: ``x (B, pack*in_dim) -> logits (B, 1)``; stacked ``(S, B, .) -> (S, B, 1)``.
+
+    ``depth`` hidden layers of ``width`` units with ``activation``, then a linear layer
+    to one raw logit. With ``pack=m`` the input is already packed by
+    :func:`gancourse.minibatch.pack`. ``minibatch_discrimination`` (100 kernels of
+    dimension 5, as the reference code) and ``minibatch_stddev`` (group of
+    ``stddev_group`` samples) are inserted just before the last layer. Chapters 00-03, 08.
+    """
+
+    def __init__(
+        self,
+        in_dim: int = 2,
+        width: int = 128,
+        depth: int = 3,
+        activation: str = "leaky_relu",
+        minibatch_discrimination: bool = False,
+        pack: int = 1,
+        n_models: int = 1,
+        stacked: bool | None = None,
+        minibatch_stddev: bool = False,
+        n_kernels: int = 100,
+        kernel_dim: int = 5,
+        stddev_group: int = 4,
+    ) -> None:
+        super().__init__()
+        if min(in_dim, width, pack) < 1 or depth < 0:
+            raise ValueError(f"need in_dim, width, pack >= 1 and depth >= 0, got {in_dim}, {width}, {pack}, "
+                             f"{depth}")
+        make_activation(activation)
+        self._init_stacking(n_models, stacked)
+        self.config = dict(in_dim=in_dim, width=width, depth=depth, activation=activation,
+                           minibatch_discrimination=minibatch_discrimination, pack=pack,
+                           minibatch_stddev=minibatch_stddev, n_kernels=n_kernels, kernel_dim=kernel_dim,
+                           stddev_group=stddev_group)
+        self.in_dim, self.pack = in_dim, pack
+        self.in_features = pack * in_dim
+        layers: list[nn.Module] = []
+        fan_in = self.in_features
+        for _ in range(depth):
+            layers += [self._linear(fan_in, width), make_activation(activation)]
+            fan_in = width
+        if minibatch_discrimination:
+            layers.append(MinibatchDiscrimination(fan_in, n_kernels, kernel_dim,
+                                                  n_models=n_models if self.stacked else None))
+            fan_in += n_kernels
+        if minibatch_stddev:
+            layers.append(MinibatchStdDev(stddev_group, batch_dims=2 if self.stacked else 1))
+            fan_in += 1
+        layers.append(self._linear(fan_in, 1))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: Tensor) -> Tensor:
+        self._check_input(x, "x" if self.pack == 1 else f"x packed by pack(x, {self.pack})")
+        return self.net(x)
+
+
+def stack_models(models: list[MLPGenerator] | list[MLPDiscriminator]) -> _MLP:
+    """Stack separately initialised MLPs of one class into one module (see ``MLPGenerator.stack``)."""
+    models = list(models)
+    if not models:
+        raise ValueError("stack_models needs at least one model")
+    return type(models[0]).stack(models)

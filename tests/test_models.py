@@ -1,0 +1,238 @@
+"""The MLPs (ordinary and stacked), DCGAN and the minibatch layers, against naive references."""
+
+import itertools
+
+import pytest
+import torch
+from torch import nn
+from torch.testing import assert_close
+
+from gancourse.dcgan import DCGANDiscriminator, DCGANGenerator
+from gancourse.losses import LOSSES
+from gancourse.minibatch import MinibatchDiscrimination, MinibatchStdDev, pack
+from gancourse.mlp import MLPDiscriminator, MLPGenerator, stack_models
+
+S = 3  # seeds
+
+
+# ---------------------------------------------------------------- minibatch layers
+
+
+def naive_minibatch_discrimination(f, T):
+    """The definition in COURSE.md, one pair (i, j) at a time."""
+    N, (A, B, C) = f.shape[0], T.shape
+    M = [(f[i] @ T.reshape(A, B * C)).reshape(B, C) for i in range(N)]
+    o = torch.zeros(N, B, dtype=f.dtype)
+    for i, j in itertools.product(range(N), range(N)):
+        o[i] += torch.exp(-(M[i] - M[j]).abs().sum(dim=1))
+    return torch.cat([f, o], dim=1)
+
+
+def test_minibatch_discrimination_matches_the_definition():
+    torch.manual_seed(0)
+    layer = MinibatchDiscrimination(6, n_kernels=4, kernel_dim=3, init_std=0.5).double()
+    f = torch.randn(5, 6, dtype=torch.float64)
+    expected = naive_minibatch_discrimination(f, layer.T.detach())
+    assert_close(layer(f), expected)
+    layer.include_self = False  # the reference code's variant: j = i left out
+    assert_close(layer(f), expected - torch.cat([torch.zeros(5, 6), torch.ones(5, 4)], 1).double())
+    # a collapsed batch (all rows equal) gets the largest possible o = N
+    assert_close(layer(f[:1].expand(5, 6))[:, 6:].double(), torch.full((5, 4), 4.0, dtype=torch.float64))
+
+
+def test_stacked_minibatch_discrimination_is_per_seed():
+    torch.manual_seed(1)
+    layer = MinibatchDiscrimination(6, n_kernels=4, kernel_dim=3, n_models=S, init_std=0.5)
+    f = torch.randn(S, 5, 6)
+    out = layer(f)
+    for s in range(S):
+        assert_close(out[s], naive_minibatch_discrimination(f[s], layer.T[s].detach()))
+    with pytest.raises(ValueError, match=r"\(S, N, A\)"):
+        layer(f[0])
+
+
+def naive_minibatch_stddev(x, group_size):
+    B = x.shape[0]
+    M = B // group_size
+    stats = torch.empty(B)
+    for b in range(B):
+        members = x[b % M :: M]  # sample b's group, as in the reference code's reshape
+        stats[b] = (members.var(dim=0, unbiased=False) + 1e-8).sqrt().mean()
+    return torch.cat([x, stats.view(B, 1, *[1] * (x.dim() - 2)).expand(B, 1, *x.shape[2:])], dim=1)
+
+
+@pytest.mark.parametrize("shape", [(8, 5), (8, 3, 4, 4)])
+def test_minibatch_stddev_matches_naive(shape):
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(2))
+    assert_close(MinibatchStdDev(4)(x), naive_minibatch_stddev(x, 4))
+    stacked = torch.stack([x, 2 * x])  # (S, B, ...) per seed
+    out = MinibatchStdDev(4, batch_dims=2)(stacked)
+    assert_close(out[1], naive_minibatch_stddev(2 * x, 4))
+    with pytest.raises(ValueError, match="multiple of group_size"):
+        MinibatchStdDev(3)(x)
+
+
+def test_pack_puts_consecutive_samples_in_a_row():
+    x = torch.arange(12.0).view(6, 2)
+    packed = pack(x, 3)
+    assert packed.shape == (2, 6)
+    for k in range(2):
+        assert_close(packed[k], torch.cat([x[3 * k], x[3 * k + 1], x[3 * k + 2]]))
+    images = torch.randn(6, 2, 3, 3)
+    packed_images = pack(images, 2)
+    assert packed_images.shape == (3, 4, 3, 3)
+    assert_close(packed_images[1], torch.cat([images[2], images[3]], dim=0))
+    assert_close(pack(torch.stack([x, -x]), 3, batch_dims=2)[1], pack(-x, 3))
+    with pytest.raises(ValueError, match="not divisible"):
+        pack(x, 4)
+
+
+# ---------------------------------------------------------------- MLPs, stacked seeds
+
+
+def mlp_pairs():
+    torch.manual_seed(3)
+    Gs = [MLPGenerator(z_dim=3, width=16, depth=2, norm="batch") for _ in range(S)]
+    Ds = [
+        MLPDiscriminator(width=16, depth=2, minibatch_discrimination=True, minibatch_stddev=True, pack=2,
+                         n_kernels=8)
+        for _ in range(S)
+    ]
+    return Gs, Ds
+
+
+def test_stacked_seed_computes_what_its_model_computes():
+    Gs, Ds = mlp_pairs()
+    G, D = MLPGenerator.stack(Gs), stack_models(Ds)
+    assert (G.n_models, D.n_models, Gs[0].n_models) == (S, S, 1)
+    z = torch.randn(S, 8, 3)
+    x_fake = G(z)  # train mode: batch norm uses each seed's own batch statistics
+    logits = D(pack(x_fake, 2, batch_dims=2))
+    assert x_fake.shape == (S, 8, 2) and logits.shape == (S, 4, 1)
+    for s in range(S):
+        x_fake_s = Gs[s](z[s])
+        assert_close(x_fake[s], x_fake_s)
+        assert_close(logits[s], Ds[s](pack(x_fake_s, 2)))
+        # running statistics were updated per seed as well
+        assert_close(G.net[1].running_mean.view(S, -1)[s], Gs[s].net[1].running_mean)
+    G.eval()
+    assert_close(G.unstack(1).eval()(z[1]), Gs[1].eval()(z[1]))
+    assert_close(D.unstack(2)(pack(x_fake[2], 2)), logits[2])
+
+
+def test_stacked_gradients_are_independent_per_seed():
+    Gs, Ds = mlp_pairs()
+    G, D = MLPGenerator.stack(Gs), MLPDiscriminator.stack(Ds)
+    z = torch.randn(S, 8, 3)
+    loss = LOSSES["non_saturating"].g(D(pack(G(z), 2, batch_dims=2))) * S  # mean over seeds -> sum
+    loss.backward()
+    for s in range(S):
+        LOSSES["non_saturating"].g(Ds[s](pack(Gs[s](z[s]), 2))).backward()
+        assert_close(G.net[0].weight.grad[s], Gs[s].net[0].weight.grad.T)
+        assert_close(G.net[-1].bias.grad[s, 0], Gs[s].net[-1].bias.grad)
+        assert_close(D.net[0].weight.grad[s], Ds[s].net[0].weight.grad.T)
+        assert_close(D.net[4].T.grad[s], Ds[s].net[4].T.grad)  # minibatch discrimination's T
+
+
+def test_mlp_errors_say_what_is_expected():
+    D = MLPDiscriminator(in_dim=2)
+    with pytest.raises(ValueError, match=r"\(B, 2\)"):
+        D(torch.zeros(4, 3))
+    with pytest.raises(ValueError, match=r"\(S, B, 2\) with S=3"):
+        MLPGenerator(n_models=3)(torch.zeros(4, 2))
+    with pytest.raises(ValueError, match="leaky_relu"):
+        MLPGenerator(activation="elu")
+    with pytest.raises(ValueError, match="batch"):
+        MLPGenerator(norm="layer")
+    with pytest.raises(ValueError, match="different settings"):
+        MLPGenerator.stack([MLPGenerator(width=8), MLPGenerator(width=16)])
+    with pytest.raises(ValueError, match="ordinary"):
+        MLPDiscriminator.stack([MLPGenerator()])
+
+
+# ---------------------------------------------------------------- DCGAN
+
+
+@pytest.mark.parametrize("image_size", [28, 32, 64])
+def test_dcgan_shapes_and_range(image_size):
+    torch.manual_seed(4)
+    G = DCGANGenerator(z_dim=8, image_size=image_size, channels=3, width=8)
+    D = DCGANDiscriminator(image_size=image_size, channels=3, width=8, minibatch_stddev=True)
+    x_fake = G(torch.randn(4, 8))
+    assert x_fake.shape == (4, 3, image_size, image_size)
+    assert -1 <= x_fake.min() and x_fake.max() <= 1
+    assert D(x_fake).shape == (4, 1)
+
+
+def test_dcgan_init_and_guidelines():
+    torch.manual_seed(5)
+    G, D = DCGANGenerator(width=16), DCGANDiscriminator(width=16)
+    big = G.net[3].weight  # ConvTranspose2d(32, 16, 4, 4): 8192 weights
+    assert 0.018 < big.std() < 0.022 and abs(big.mean()) < 0.002
+    bn = G.net[1].weight
+    assert 0.9 < bn.min() and bn.max() < 1.1 and bn.std() > 0
+    # no norm right after D's first conv; LeakyReLU(0.2); tanh output in G
+    assert isinstance(D.net[1], nn.LeakyReLU) and D.net[1].negative_slope == 0.2
+    assert isinstance(G.net[-1], nn.Tanh)
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in DCGANDiscriminator(norm="spectral").modules())
+
+
+def test_dcgan_errors_say_what_is_expected():
+    with pytest.raises(ValueError, match="28, 32, 64"):
+        DCGANGenerator(image_size=48)
+    with pytest.raises(ValueError, match=r"\(B, 2, 28, 28\)"):
+        DCGANDiscriminator(width=8, pack=2)(torch.zeros(4, 1, 28, 28))
+    with pytest.raises(ValueError, match=r"\(B, 64\)"):
+        DCGANGenerator(width=8)(torch.zeros(4, 32))
+    with pytest.raises(ValueError, match="spectral"):
+        DCGANDiscriminator(norm="group")
+
+
+def test_dcgan_channels_last_and_autocast():
+    torch.manual_seed(6)
+    G = DCGANGenerator(z_dim=8, width=8).eval()
+    D = DCGANDiscriminator(width=8, minibatch_discrimination=True, n_kernels=4).eval()
+    z = torch.randn(4, 8)
+    x = G(z)
+    expected = D(x)
+    G_cl, D_cl = G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
+    assert_close(G_cl(z), x)
+    assert_close(D_cl(x.contiguous(memory_format=torch.channels_last)), expected)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        logits = D(G(z))
+    assert torch.isfinite(logits).all()
+    assert_close(logits.float(), expected, atol=0.05, rtol=0.05)
+
+
+# ---------------------------------------------------------------- one training step, every model x loss
+
+
+def tiny_models(kind):
+    torch.manual_seed(7)
+    if kind == "mlp":
+        return MLPGenerator(width=8, depth=2), MLPDiscriminator(width=8, depth=2), torch.randn(8, 2), (8, 2)
+    if kind == "mlp_stacked":
+        G = MLPGenerator(width=8, depth=2, n_models=2, norm="batch")
+        D = MLPDiscriminator(width=8, depth=2, n_models=2, minibatch_discrimination=True, n_kernels=4)
+        return G, D, torch.randn(2, 8, 2), (2, 8, 2)
+    if kind == "dcgan":
+        return DCGANGenerator(z_dim=8, width=8), DCGANDiscriminator(width=8), torch.rand(4, 1, 28, 28), (4, 8)
+    G = DCGANGenerator(z_dim=8, width=8, norm="none")
+    D = DCGANDiscriminator(width=8, norm="spectral", minibatch_stddev=True)
+    return G, D, torch.rand(4, 1, 28, 28), (4, 8)
+
+
+@pytest.mark.parametrize("kind", ["mlp", "mlp_stacked", "dcgan", "dcgan_spectral"])
+@pytest.mark.parametrize("loss_name", list(LOSSES))
+def test_one_step_gives_finite_gradients(kind, loss_name):
+    G, D, x_real, z_shape = tiny_models(kind)
+    loss = LOSSES[loss_name]
+    z = torch.randn(z_shape)
+    d_loss = loss.d(D(x_real), D(G(z).detach()))
+    d_loss.backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in D.parameters())
+    assert all(p.grad is None for p in G.parameters())  # x_fake was detached for the D step
+    D.zero_grad()
+    loss.g(D(G(z))).backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in G.parameters())
+    assert any(p.grad.abs().sum() > 0 for p in G.parameters())

@@ -1,0 +1,163 @@
+"""gancourse.regularizers against analytic answers and naive per-sample implementations."""
+
+import pytest
+import torch
+from torch import nn
+from torch.testing import assert_close
+
+from gancourse.mlp import MLPDiscriminator, StackedLinear
+from gancourse.regularizers import (
+    add_instance_noise,
+    clip_weights_,
+    gradient_penalty,
+    instance_noise_std,
+    r1_penalty,
+    spectral_norm,
+)
+
+W = torch.tensor([3.0, 4.0])  # ||w|| = 5
+
+
+def linear_d(in_features, weight):
+    D = nn.Linear(in_features, 1)
+    with torch.no_grad():
+        D.weight.copy_(weight.view(1, -1))
+    return D
+
+
+def test_linear_critic_on_points_has_known_penalties():
+    """D(x) = w.x + b has input gradient w everywhere: GP = (||w|| - 1)^2, R1 = ||w||^2."""
+    gen = torch.Generator().manual_seed(0)
+    D = linear_d(2, W)
+    x_real, x_fake = torch.randn(16, 2, generator=gen), torch.randn(16, 2, generator=gen)
+    assert_close(gradient_penalty(D, x_real, x_fake, generator=gen), torch.tensor(16.0))
+    assert_close(gradient_penalty(D, x_real, x_fake, target=0.0), torch.tensor(25.0))
+    assert_close(r1_penalty(D, x_real), torch.tensor(25.0))
+
+
+def test_linear_critic_on_images_norms_over_all_pixels():
+    w = torch.arange(16, dtype=torch.float32) / 10  # ||w||^2 = sum k^2 / 100 = 12.4
+    D = nn.Sequential(nn.Flatten(), linear_d(16, w))
+    gen = torch.Generator().manual_seed(1)
+    x_real, x_fake = torch.randn(8, 1, 4, 4, generator=gen), torch.randn(8, 1, 4, 4, generator=gen)
+    norm = w.norm()
+    assert_close(gradient_penalty(D, x_real, x_fake, generator=gen), (norm - 1) ** 2)
+    assert_close(r1_penalty(D, x_real), norm**2)
+
+
+def test_stacked_seeds_average_their_own_penalties():
+    w = torch.tensor([[3.0, 4.0], [0.6, 0.8], [0.0, 2.0]]).view(3, 1, 2)  # norms 5, 1, 2
+
+    def D(x):  # (S, B, 2) -> (S, B, 1), one linear critic per seed
+        return (x * w).sum(-1, keepdim=True)
+
+    gen = torch.Generator().manual_seed(2)
+    x_real, x_fake = torch.randn(3, 10, 2, generator=gen), torch.randn(3, 10, 2, generator=gen)
+    norms = torch.tensor([5.0, 1.0, 2.0])
+    gp = gradient_penalty(D, x_real, x_fake, generator=gen, batch_dims=2)
+    assert_close(gp, ((norms - 1) ** 2).mean())
+    assert_close(r1_penalty(D, x_real, batch_dims=2), (norms**2).mean())
+
+
+def test_gradient_penalty_interpolates_like_a_naive_loop():
+    """A non-linear D, D(x) = sum(x^2): grad = 2 x_hat, so the interpolation points matter."""
+
+    def D(x):
+        return x.square().flatten(1).sum(1, keepdim=True)
+
+    gen = torch.Generator().manual_seed(3)
+    x_real, x_fake = torch.randn(5, 2, 3, generator=gen), torch.randn(5, 2, 3, generator=gen)
+    gp = gradient_penalty(D, x_real, x_fake, generator=torch.Generator().manual_seed(7))
+    eps = torch.rand(5, 1, 1, generator=torch.Generator().manual_seed(7))  # same draw as inside
+    naive = []
+    for i in range(5):
+        x_hat = (eps[i] * x_real[i] + (1 - eps[i]) * x_fake[i]).requires_grad_(True)
+        (grad,) = torch.autograd.grad(D(x_hat[None]).sum(), x_hat)
+        naive.append((grad.norm() - 1) ** 2)
+    assert_close(gp, torch.stack(naive).mean())
+
+
+def test_penalties_backpropagate_into_d():
+    """d/dw (||w|| - 1)^2 = 2 (||w|| - 1) w / ||w||: needs create_graph=True."""
+    D = linear_d(2, W)
+    x = torch.randn(6, 2, generator=torch.Generator().manual_seed(4))
+    gradient_penalty(D, x, x.flip(0)).backward()
+    assert_close(D.weight.grad, (2 * (5 - 1) * W / 5).view(1, 2))
+    D.weight.grad = None
+    r1_penalty(D, x).backward()
+    assert_close(D.weight.grad, (2 * W).view(1, 2))
+
+
+def test_penalty_shape_errors():
+    D = linear_d(2, W)
+    with pytest.raises(ValueError, match="same shape"):
+        gradient_penalty(D, torch.zeros(4, 2), torch.zeros(3, 2))
+    with pytest.raises(ValueError, match="batch_dims"):
+        r1_penalty(D, torch.zeros(4))
+
+
+def test_clip_weights_bounds_every_parameter():
+    model = nn.Sequential(nn.Linear(5, 7), nn.Linear(7, 3))
+    with torch.no_grad():
+        model[0].weight.mul_(100)
+    before = [p.detach().clone() for p in model.parameters()]
+    c = 0.05
+    clip_weights_(model, c)
+    for old, new in zip(before, model.parameters(), strict=True):
+        assert_close(new.detach(), old.clamp(-c, c))
+        assert -c <= new.min() and new.max() <= c
+    assert model[0].weight.max() == c and model[0].weight.min() == -c  # the large ones sit at the bounds
+    with pytest.raises(ValueError, match="> 0"):
+        clip_weights_(model, 0.0)
+
+
+@pytest.mark.parametrize(
+    "make_layer, as_matrix",
+    [
+        (lambda: nn.Linear(8, 6), lambda w: w),
+        (lambda: nn.Conv2d(3, 5, 3), lambda w: w.flatten(1)),
+        (lambda: nn.ConvTranspose2d(4, 3, 3), lambda w: w.transpose(0, 1).flatten(1)),
+    ],
+)
+def test_spectral_norm_makes_largest_singular_value_one(make_layer, as_matrix):
+    torch.manual_seed(5)
+    layer = make_layer()
+    with torch.no_grad():
+        layer.weight.mul_(10)
+    sigma_before = torch.linalg.matrix_norm(as_matrix(layer.weight.detach()), ord=2)
+    model = nn.Sequential(layer)
+    assert spectral_norm(model) is model
+    x = torch.randn(2, 8) if isinstance(layer, nn.Linear) else torch.randn(2, layer.in_channels, 6, 6)
+    model.train()
+    for _ in range(50):  # one power iteration per forward pass
+        model(x)
+    sigma_after = torch.linalg.matrix_norm(as_matrix(layer.weight.detach()), ord=2)
+    assert sigma_before > 2
+    assert 0.99 < sigma_after < 1.01
+
+
+def test_spectral_norm_refuses_stacked_modules():
+    with pytest.raises(ValueError, match="stacked"):
+        spectral_norm(MLPDiscriminator(width=4, n_models=3))
+    with pytest.raises(ValueError, match="stacked"):
+        spectral_norm(nn.Sequential(StackedLinear(2, 2, n_models=3)))
+
+
+def test_instance_noise_schedule():
+    assert instance_noise_std(0, 0.1, 100) == pytest.approx(0.1)
+    assert instance_noise_std(25, 0.1, 100) == pytest.approx(0.075)
+    assert instance_noise_std(100, 0.1, 100) == 0.0
+    assert instance_noise_std(150, 0.1, 100) == 0.0
+    with pytest.raises(ValueError, match="anneal_steps"):
+        instance_noise_std(0, 0.1, 0)
+
+
+def test_add_instance_noise_uses_the_generator():
+    x = torch.randn(4000, 2, generator=torch.Generator().manual_seed(6))
+    noisy = add_instance_noise(x, 0.3, generator=torch.Generator().manual_seed(8))
+    expected = x + 0.3 * torch.randn(4000, 2, generator=torch.Generator().manual_seed(8))
+    assert_close(noisy, expected)
+    assert 0.28 < (noisy - x).std() < 0.32
+    assert add_instance_noise(x, 0.0) is x
+    with pytest.raises(ValueError, match="std"):
+        add_instance_noise(x, -1.0)
