@@ -15,16 +15,15 @@ from __future__ import annotations
 from gancourse.runtime import budget
 
 
-def check(condition: object, message: str) -> bool:
+def check(condition: object, message: str) -> None:
     """Assert ``condition`` with ``message`` (shown either way); skipped, but reported, at the smoke budget.
 
-    Returns ``bool(condition)``. ``condition`` may be a bool or a one-element tensor.
+    ``condition`` may be a bool or a one-element tensor. Returns nothing, so a check
+    that ends a cell prints only its message.
     """
-    holds = bool(condition)
-    if holds:
+    if bool(condition):
         print(f"check passed: {message}")
     elif budget() == "smoke":
         print(f"check NOT asserted at the smoke budget (it would fail): {message}")
     else:
         raise AssertionError(f"check failed: {message}")
-    return holds
