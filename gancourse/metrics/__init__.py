@@ -1,0 +1,42 @@
+"""Measuring GAN failures: mode coverage, FID, class histograms, object counts.
+
+* :mod:`~gancourse.metrics.modes`: the 2-D VEEGAN/PacGAN protocol (chapters 03, 08, 09).
+* :mod:`~gancourse.metrics.classifier`: the Fashion-MNIST classifier behind FID and histograms.
+* :mod:`~gancourse.metrics.fid`: Fréchet distance on its features (chapters 04, 06, 08, 09).
+* :mod:`~gancourse.metrics.histograms`: class histograms and the stacked 1000 modes (chapters 03, 08).
+* :mod:`~gancourse.metrics.counting`: connected-component counts (chapter 05).
+
+Importing this package is cheap: torchmetrics is imported only when an FID is computed.
+"""
+
+from gancourse.metrics.classifier import ChecksumError, FashionClassifier, load_classifier
+from gancourse.metrics.counting import count_accuracy, count_histogram_distance, count_objects
+from gancourse.metrics.fid import FIDScorer, fid
+from gancourse.metrics.histograms import (
+    class_histogram,
+    kl_to_uniform,
+    make_stacked,
+    predict_classes,
+    stacked_modes,
+)
+from gancourse.metrics.modes import BatchedModeCoverage, ModeCoverage, mode_coverage, mode_coverage_batched
+
+__all__ = [
+    "BatchedModeCoverage",
+    "ChecksumError",
+    "FIDScorer",
+    "FashionClassifier",
+    "ModeCoverage",
+    "class_histogram",
+    "count_accuracy",
+    "count_histogram_distance",
+    "count_objects",
+    "fid",
+    "kl_to_uniform",
+    "load_classifier",
+    "make_stacked",
+    "mode_coverage",
+    "mode_coverage_batched",
+    "predict_classes",
+    "stacked_modes",
+]
