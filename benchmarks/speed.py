@@ -1,0 +1,244 @@
+"""How fast the training engine is, against the obvious alternatives. Run: ``python benchmarks/speed.py``.
+
+Prints one figure per line as ``name: value``:
+
+* ``batched_seeds_speedup``: 16 seeds of the 2-D MLP GAN trained one after another with
+  :func:`gancourse.training.train`, divided by the time of the same 16 seeds trained in one
+  batched run (:func:`gancourse.training.train_seeds`), same steps.
+* ``dcgan_<device>_speedup_vs_reference``: the engine's DCGAN 28x28 training throughput
+  (images/s) on Fashion-MNIST, divided by that of a plain loop written the way
+  pytorch/examples ``dcgan/main.py`` writes it (``DataLoader`` over a ``TensorDataset``,
+  ``BCELoss`` on sigmoid outputs, ``.item()`` logging every step), same models, batch
+  size and precision, in the same process.
+
+``--quick`` runs a shorter version, ``--save`` also writes the output to
+``benchmarks/results/<device>.txt``, ``--threads N`` sets ``torch.set_num_threads``.
+Timings on a shared machine are noisy: each side is timed ``--repeats`` times,
+interleaved, and the best time of each side is used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import platform
+import re
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from gancourse import datasets, dcgan, mlp
+from gancourse.runtime import default_device
+from gancourse.seeds import init_models
+from gancourse.training import TrainConfig, train, train_seeds
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
+
+
+def _best_time(fn, device: torch.device, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        _sync(device)
+        start = time.perf_counter()
+        fn()
+        _sync(device)
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+# ---------------------------------------------------------------- many seeds of a 2-D GAN
+
+
+def bench_seeds(device: torch.device, n_seeds: int, steps: int, repeats: int, width: int, batch_size: int) -> dict:
+    """Seconds for ``n_seeds`` 2-D GANs trained one by one vs batched (same seeds, same steps)."""
+    seeds = list(range(n_seeds))
+    sample_real = datasets.ring().sample
+
+    def make_G():
+        return mlp.MLPGenerator(width=width)
+
+    def make_D():
+        return mlp.MLPDiscriminator(width=width)
+
+    def config(n_steps: int, seed: int = 0) -> TrainConfig:
+        return TrainConfig(steps=n_steps, batch_size=batch_size, lr_d=1e-3, lr_g=1e-3, seed=seed,
+                           log_every=n_steps, progress=False)
+
+    def one_by_one(n_steps: int = steps) -> None:
+        for s in seeds:
+            G, D = init_models(s, make_G, make_D)
+            train(G, D, sample_real, config(n_steps, s), device=device)
+
+    def batched(n_steps: int = steps) -> None:
+        train_seeds(seeds, make_G, make_D, sample_real, config(n_steps), device=device)
+
+    one_by_one(5)  # warm-up: allocator, kernels, lazy imports
+    batched(5)
+    t_seq, t_bat = [], []
+    for _ in range(repeats):  # interleaved, so that a burst of load on a shared machine hits both sides
+        t_seq.append(_best_time(one_by_one, device, 1))
+        t_bat.append(_best_time(batched, device, 1))
+    return {"seeds_one_by_one_s": min(t_seq), "seeds_batched_s": min(t_bat),
+            "batched_seeds_speedup": min(t_seq) / min(t_bat)}
+
+
+# ---------------------------------------------------------------- DCGAN on Fashion-MNIST
+
+
+def reference_dcgan_loop(netG: nn.Module, netD: nn.Module, images: torch.Tensor, device: torch.device,
+                         batch_size: int, steps: int, nz: int, log: list[str]) -> None:
+    """``steps`` iterations written the way pytorch/examples ``dcgan/main.py`` writes its loop.
+
+    A ``DataLoader`` over a ``TensorDataset``, ``BCELoss`` on sigmoid outputs, fresh labels
+    every step, ``zero_grad``, and a log line built from ``.item()`` every iteration. The
+    nets are the course's (raw logits), so the sigmoid is applied here.
+    """
+    dataloader = DataLoader(TensorDataset(images), batch_size=batch_size, shuffle=True, drop_last=True)
+    criterion = nn.BCELoss()
+    optimizerD = torch.optim.Adam(netD.parameters(), lr=0.0002, betas=(0.5, 0.999))
+    optimizerG = torch.optim.Adam(netG.parameters(), lr=0.0002, betas=(0.5, 0.999))
+    real_label, fake_label = 1.0, 0.0
+    i = 0
+    while i < steps:
+        for data in dataloader:
+            if i == steps:
+                break
+            ############################
+            # (1) Update D network: maximize log(D(x)) + log(1 - D(G(z)))
+            ###########################
+            # train with real
+            netD.zero_grad()
+            real_cpu = data[0].to(device)
+            b_size = real_cpu.size(0)
+            label = torch.full((b_size,), real_label, dtype=real_cpu.dtype, device=device)
+            output = torch.sigmoid(netD(real_cpu)).view(-1)
+            errD_real = criterion(output, label)
+            errD_real.backward()
+            D_x = output.mean().item()
+            # train with fake
+            noise = torch.randn(b_size, nz, device=device)
+            fake = netG(noise)
+            label.fill_(fake_label)
+            output = torch.sigmoid(netD(fake.detach())).view(-1)
+            errD_fake = criterion(output, label)
+            errD_fake.backward()
+            D_G_z1 = output.mean().item()
+            errD = errD_real + errD_fake
+            optimizerD.step()
+            ############################
+            # (2) Update G network: maximize log(D(G(z)))
+            ###########################
+            netG.zero_grad()
+            label.fill_(real_label)  # fake labels are real for generator cost
+            output = torch.sigmoid(netD(fake)).view(-1)
+            errG = criterion(output, label)
+            errG.backward()
+            D_G_z2 = output.mean().item()
+            optimizerG.step()
+            log.append(f"[{i}/{steps}] Loss_D: {errD.item():.4f} Loss_G: {errG.item():.4f} "
+                       f"D(x): {D_x:.4f} D(G(z)): {D_G_z1:.4f} / {D_G_z2:.4f}")
+            i += 1
+
+
+def bench_dcgan(device: torch.device, steps: int, repeats: int, width: int, batch_size: int) -> dict:
+    """Training images/s of the engine and of the reference loop, DCGAN 28x28 on Fashion-MNIST."""
+    try:
+        images, _ = datasets.fashion_mnist("train")
+        data_name = "fashion-mnist"
+    except datasets.DatasetNotFoundError:  # the ratio does not depend on the pixels
+        images = torch.rand(60_000, 1, 28, 28, generator=torch.Generator().manual_seed(0)) * 2 - 1
+        data_name = "random (Fashion-MNIST not found)"
+    z_dim = 64
+    G0, D0 = init_models(0, lambda: dcgan.DCGANGenerator(z_dim=z_dim, width=width),
+                         lambda: dcgan.DCGANDiscriminator(width=width))
+    images_dev = images.to(device)  # the engine keeps the dataset on the device
+    config = TrainConfig(steps=steps, batch_size=batch_size, lr_d=2e-4, lr_g=2e-4, betas=(0.5, 0.999),
+                         log_every=steps, progress=False)
+
+    def engine(n_steps: int = steps) -> None:
+        train(copy.deepcopy(G0), copy.deepcopy(D0), images_dev,
+              TrainConfig(**{**config.to_dict(), "steps": n_steps, "log_every": n_steps}), device=device)
+
+    def reference(n_steps: int = steps) -> None:
+        # pytorch/examples moves each batch from a CPU dataset; so does this loop
+        reference_dcgan_loop(copy.deepcopy(G0).to(device), copy.deepcopy(D0).to(device), images, device,
+                             batch_size, n_steps, z_dim, [])
+
+    engine(3)  # warm-up
+    reference(3)
+    t_eng, t_ref = [], []
+    for _ in range(repeats):
+        t_eng.append(_best_time(engine, device, 1))
+        t_ref.append(_best_time(reference, device, 1))
+    eng_ips, ref_ips = steps * batch_size / min(t_eng), steps * batch_size / min(t_ref)
+    return {"dcgan_data": data_name, "dcgan_engine_images_per_s": eng_ips,
+            "dcgan_reference_images_per_s": ref_ips,
+            f"dcgan_{device.type}_speedup_vs_reference": eng_ips / ref_ips}
+
+
+def device_name(device: torch.device) -> str:
+    """``NVIDIA H100 80GB HBM3``, or ``cpu AMD EPYC (2 threads)``."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    model = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
+                 if line.startswith("model name")]
+        model = names[0] if names else model
+    return f"{device.type} {model} ({torch.get_num_threads()} threads)"
+
+
+def main(argv: list[str] | None = None) -> list[str]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="shorter runs (about a minute on a 2-core CPU)")
+    parser.add_argument("--save", action="store_true", help="also write benchmarks/results/<device>.txt")
+    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
+    parser.add_argument("--repeats", type=int, default=None, help="timings per side (best is kept)")
+    parser.add_argument("--device", default=None, help="device (default: gancourse.runtime.default_device())")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device(args.device) if args.device else default_device()
+    repeats = args.repeats or 2
+    seeds_small = dict(n_seeds=16, steps=40 if args.quick else 100, width=64, batch_size=64)
+    seeds_large = dict(n_seeds=16, steps=40, width=128, batch_size=256)
+    dcgan_cfg = dict(steps=8 if args.quick else 25, width=32, batch_size=64)
+
+    lines = [f"device: {device_name(device)}", f"torch: {torch.__version__}",
+             f"seeds_setup: 16 seeds, MLP G and D of depth 3, width {seeds_small['width']}, batch "
+             f"{seeds_small['batch_size']}, {seeds_small['steps']} steps (large: width 128, batch 256, 40 steps)",
+             f"dcgan_setup: 28x28, width {dcgan_cfg['width']}, z_dim 64, batch {dcgan_cfg['batch_size']}, "
+             f"{dcgan_cfg['steps']} steps, float32"]
+    for line in lines:
+        print(line, flush=True)
+
+    def emit(figures: dict, suffix: str = "") -> None:
+        for name, value in figures.items():
+            line = f"{name}{suffix}: {value:.3g}" if isinstance(value, float) else f"{name}{suffix}: {value}"
+            lines.append(line)
+            print(line, flush=True)
+
+    emit(bench_seeds(device, repeats=repeats, **seeds_small))
+    if not args.quick:
+        emit(bench_seeds(device, repeats=repeats, **seeds_large), suffix="_width128_batch256")
+    emit(bench_dcgan(device, repeats=repeats, **dcgan_cfg))
+    if args.save:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        slug = re.sub(r"[^a-z0-9]+", "-", device_name(device).lower()).strip("-")
+        (RESULTS / f"{slug}{'-quick' if args.quick else ''}.txt").write_text("\n".join(lines) + "\n")
+    return lines
+
+
+if __name__ == "__main__":
+    main()

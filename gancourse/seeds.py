@@ -1,0 +1,157 @@
+"""Many seeds in one run: per-seed random streams, per-seed losses and gradient norms.
+
+"One run is an anecdote" (COURSE.md): the chapters train ``S`` seeds of a 2-D GAN
+side by side, as one stacked model (:mod:`gancourse.mlp`, ``n_models=S``) whose
+tensors carry a leading seeds dimension, ``(S, B, ...)``. This module holds what the
+training loop (:mod:`gancourse.training`) needs to treat those ``S`` GANs as ``S``
+independent experiments:
+
+* :class:`Randomness`: one ``torch.Generator`` per seed, so that seed ``s`` of a
+  batched run draws exactly the batches, ``z`` and noise that a separate run with
+  seed ``s`` draws (chapter 03 can re-run one collapsed seed alone and watch it).
+* :func:`init_models`: builds a seed's ``G`` and ``D`` from that seed, as a separate
+  run would, without touching the caller's global random state.
+* :func:`per_seed_loss` and :func:`grad_norm`: values per seed, shape ``(S,)``.
+
+For one model (``S == 1``) everything reduces to the ordinary single-run case.
+Chapters 00, 03, 08, 09.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+from torch import Tensor, nn
+
+SampleReal = Callable[[int, torch.Generator], Tensor]
+"""A data source ``sample_real(n, generator) -> (n, ...)``, e.g. ``datasets.ring().sample``."""
+
+
+def n_models(G: nn.Module, D: nn.Module) -> int:
+    """How many seeds ``G`` and ``D`` hold (their ``n_models``, 1 for ordinary modules); they must agree."""
+    s_g, s_d = getattr(G, "n_models", 1), getattr(D, "n_models", 1)
+    if s_g != s_d:
+        raise ValueError(f"G holds {s_g} seeds but D holds {s_d}; stack both with the same number of models")
+    return int(s_g)
+
+
+def init_models(
+    seed: int, make_G: Callable[[], nn.Module], make_D: Callable[[], nn.Module]
+) -> tuple[nn.Module, nn.Module]:
+    """``(make_G(), make_D())`` built right after ``torch.manual_seed(seed)``: the initial weights of seed ``seed``.
+
+    The caller's global random state is saved and restored around it (``torch.random.fork_rng``),
+    so building models here never changes what later code draws.
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        G = make_G()
+        D = make_D()
+    return G, D
+
+
+class Randomness:
+    """Every random number of a training run: one ``torch.Generator`` per seed, on the run's device.
+
+    ``S == 1``: one generator seeded with ``seeds[0]``; draws have shape ``(n, ...)``.
+    ``S > 1``: generator ``s`` is seeded with ``seeds[s]`` and draws seed ``s``'s slice of
+    ``(S, n, ...)`` in the same order a separate run would, so seed ``s`` of a batched run
+    sees the same data, ``z`` and instance noise as a run of seed ``s`` alone. The one
+    exception is WGAN-GP's interpolation weights, which the penalty draws for all seeds at
+    once from ``penalty_generator`` (a generator of its own when ``S > 1``).
+
+    The loop over seeds here only launches ``S`` random-number kernels per draw; all the
+    arithmetic on the stacked tensors stays batched.
+    """
+
+    def __init__(self, seeds: Sequence[int], device: torch.device | str) -> None:
+        seeds = list(seeds)
+        if not seeds or any(not isinstance(s, int) or isinstance(s, bool) or s < 0 for s in seeds):
+            raise ValueError(f"seeds must be a non-empty list of non-negative ints, got {seeds!r}")
+        self.seeds = seeds
+        self.device = torch.device(device)
+        self.generators = [torch.Generator(device=self.device).manual_seed(s) for s in seeds]
+        if len(seeds) == 1:
+            self.penalty_generator = self.generators[0]
+        else:  # a stream of its own, so that the per-seed streams stay those of separate runs
+            self.penalty_generator = torch.Generator(device=self.device).manual_seed(seeds[0] + 2**32)
+
+    @property
+    def n_models(self) -> int:
+        return len(self.seeds)
+
+    def _draw(self, fn: Callable[[torch.Generator], Tensor]) -> Tensor:
+        if len(self.generators) == 1:
+            return fn(self.generators[0])
+        return torch.stack([fn(g) for g in self.generators])  # (S, n, ...)
+
+    def real(self, data: Tensor | SampleReal, n: int) -> Tensor:
+        """``n`` real samples per seed: rows of ``data`` at random indices, or ``data(n, generator)``."""
+        if isinstance(data, Tensor):
+            # indices per seed, then one gather for all seeds: (n,) or (S, n) -> (n, ...) or (S, n, ...)
+            return data[self._draw(lambda g: torch.randint(len(data), (n,), generator=g, device=data.device))]
+        return self._draw(lambda g: data(n, g).to(self.device))
+
+    def z(self, n: int, z_dim: int) -> Tensor:
+        """Latent noise ``(n, z_dim)`` or ``(S, n, z_dim)``, standard normal."""
+        return self._draw(lambda g: torch.randn(n, z_dim, generator=g, device=self.device))
+
+    def add_noise(self, x: Tensor, std: float) -> Tensor:
+        """``x + std * N(0, 1)`` (instance noise), each seed's noise from its own generator."""
+        if std == 0:
+            return x
+        shape = x.shape if len(self.seeds) == 1 else x.shape[1:]  # one seed's slice
+        noise = self._draw(lambda g: torch.randn(shape, generator=g, device=x.device, dtype=x.dtype))
+        return x + std * noise
+
+    def state_dict(self) -> dict:
+        """Generator states as CPU byte tensors, for checkpoints."""
+        return {"seeds": list(self.seeds), "generators": [g.get_state() for g in self.generators],
+                "penalty_generator": self.penalty_generator.get_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        if list(state["seeds"]) != self.seeds:
+            raise ValueError(f"checkpoint was made with seeds {list(state['seeds'])}, this run has {self.seeds}")
+        for g, s in zip(self.generators, state["generators"], strict=True):
+            g.set_state(s.cpu())  # states must be CPU byte tensors, whatever map_location did
+        self.penalty_generator.set_state(state["penalty_generator"].cpu())
+
+
+def per_seed_loss(loss_fn: Callable[..., Tensor], n_seeds: int, *logits: Tensor, **kwargs) -> Tensor:
+    """``loss_fn(*logits, **kwargs)`` per seed: a scalar for ``n_seeds == 1``, else ``(S,)``.
+
+    The course's losses average over every entry; ``torch.vmap`` maps them over the
+    leading seeds dimension of ``(S, B, 1)`` logits, so each seed's value is the mean
+    over its own batch only.
+    """
+    if n_seeds == 1:
+        return loss_fn(*logits, **kwargs)
+    return torch.vmap(lambda *xs: loss_fn(*xs, **kwargs))(*logits)
+
+
+def per_seed_mean(x: Tensor, n_seeds: int) -> Tensor:
+    """Mean of ``x`` over everything but the seeds dimension: a scalar, or ``(S,)`` for stacked seeds."""
+    return x.mean() if n_seeds == 1 else x.reshape(n_seeds, -1).mean(dim=1)
+
+
+def grad_norm(params: Sequence[nn.Parameter], n_seeds: int = 1) -> Tensor:
+    """Total L2 norm of the gradients of ``params``: a 0-dim tensor, or ``(S,)`` per seed (no host sync).
+
+    For stacked seeds every parameter holds seed ``s`` in slice ``s`` of its first dim
+    (``(S, ...)``, or ``(S*F,)`` seed-major for stacked batch norm), so the per-seed norm is
+    taken over those slices. Parameters without a gradient count as zero.
+    """
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        device = next(iter(params)).device if len(params) else None
+        return torch.zeros(() if n_seeds == 1 else (n_seeds,), device=device)
+    if n_seeds == 1:
+        return torch.nn.utils.get_total_norm(grads, norm_type=2.0)  # foreach kernels, stays on the device
+    for g in grads:
+        if g.numel() % n_seeds:
+            raise ValueError(f"a gradient of shape {tuple(g.shape)} cannot be split into {n_seeds} seeds; "
+                             f"stacked models need every parameter laid out seed-major")
+    # one (S, total params per seed) matrix, one norm kernel, instead of a few kernels per parameter
+    return torch.linalg.vector_norm(torch.cat([g.reshape(n_seeds, -1) for g in grads], dim=1), dim=1,
+                                    dtype=torch.float32)

@@ -1,0 +1,476 @@
+"""The training loop of every chapter: ``n_critic`` D steps, then one G step, with the fixes as options.
+
+The loop reads like the papers (Goodfellow et al. 2014, Algorithm 1)::
+
+    for step in range(config.steps):
+        for _ in range(config.n_critic):
+            d_step(...)   # (1) Update D: maximize log D(x) + log(1 - D(G(z)))
+        g_step(...)       # (2) Update G: maximize log D(G(z))
+
+Every fix of the course is a field of :class:`TrainConfig`: the loss (chapters 02, 07),
+two learning rates and ``n_critic`` (04), gradient penalty, R1 and weight clipping (01, 07),
+instance noise, one-sided label smoothing, packing and unrolled G steps (08).
+
+Nothing in the loop waits for the device: per-step values go into a device-side
+:class:`~gancourse.history.History`, copied to the host every ``log_every`` steps; only
+then are they checked for NaN/Inf, shown in the progress bar and passed to ``callback``.
+``S`` seeds stacked into one model (:mod:`gancourse.mlp`, ``n_models=S``) train in one
+run, each seed as if it were alone (:func:`train_seeds`, :mod:`gancourse.seeds`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import NamedTuple
+
+import torch
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from gancourse.checkpoint import load_checkpoint, save_checkpoint
+from gancourse.history import History
+from gancourse.losses import LOSSES, get_loss
+from gancourse.minibatch import pack
+from gancourse.regularizers import add_instance_noise, clip_weights_, gradient_penalty, instance_noise_std, r1_penalty
+from gancourse.runtime import default_device
+from gancourse.seeds import Randomness, SampleReal, grad_norm, init_models, n_models, per_seed_loss, per_seed_mean
+
+AMP_MODES = ("off", "bf16", "auto")
+
+
+def _int(low: int, none_ok: bool = False) -> Callable[[object], bool]:
+    return lambda v: (none_ok and v is None) or (isinstance(v, int) and not isinstance(v, bool) and v >= low)
+
+
+def _number(low: float, high: float = math.inf, low_ok: bool = True, none_ok: bool = False) -> Callable:
+    def ok(v: object) -> bool:
+        if none_ok and v is None:
+            return True
+        if not isinstance(v, (int, float)) or isinstance(v, bool):
+            return False
+        return (low <= v if low_ok else low < v) and v < high  # NaN fails both
+    return ok
+
+
+# field -> (test, what is allowed): TrainConfig.__post_init__ checks every field against its rule
+_RULES: dict[str, tuple[Callable[[object], bool], str]] = {
+    **{name: (_int(1), "an int >= 1") for name in ("steps", "batch_size", "n_critic", "pack", "log_every")},
+    **{name: (_int(1, none_ok=True), "None or an int >= 1")
+       for name in ("z_dim", "instance_noise_anneal", "checkpoint_every")},
+    "unrolled_steps": (_int(0), "an int >= 0 (0 = off)"),
+    "seed": (_int(0), "an int >= 0"),
+    "loss": (lambda v: v in LOSSES, f"one of {', '.join(LOSSES)}"),
+    "lr_d": (_number(0, low_ok=False), "a number > 0 (e.g. 2e-4)"),
+    "lr_g": (_number(0, low_ok=False), "a number > 0 (e.g. 2e-4)"),
+    "betas": (lambda v: isinstance(v, (tuple, list)) and len(v) == 2 and all(map(_number(0, 1), v)),
+              "two numbers in [0, 1), e.g. (0.5, 0.999)"),
+    **{name: (_number(0), "a number >= 0 (0 = off)") for name in ("gp_weight", "r1_weight", "instance_noise")},
+    "clip_value": (_number(0, low_ok=False, none_ok=True), "None (off) or a number > 0 (e.g. 0.01)"),
+    "label_smoothing": (_number(0, 1), "a number in [0, 1) (e.g. 0.1; 0 = off)"),
+    "checkpoint_path": (lambda v: v is None or isinstance(v, (str, os.PathLike)), "None (off) or a file path"),
+    "amp": (lambda v: v in AMP_MODES, f"one of {', '.join(AMP_MODES)}"),
+    "channels_last": (lambda v: v in (None, True, False), "None (auto), True or False"),
+    "progress": (lambda v: isinstance(v, bool), "True or False"),
+}
+
+
+@dataclass
+class TrainConfig:
+    """How to train one GAN (or ``S`` stacked seeds): every knob of the course in one place.
+
+    Validated on creation: a bad value raises ``ValueError`` naming the field and what is allowed.
+    """
+
+    steps: int = 1000
+    """Number of G steps; each is preceded by ``n_critic`` D steps."""
+    batch_size: int = 64
+    """Inputs of D per batch, real and fake each (with ``pack=m``, ``m * batch_size`` samples are drawn)."""
+    z_dim: int | None = None
+    """Length of ``z``; ``None`` takes ``G.z_dim``."""
+    loss: str = "non_saturating"
+    """GAN loss, one of ``gancourse.losses.LOSSES``: minimax, non_saturating, wasserstein, hinge, least_squares."""
+    lr_d: float = 2e-4
+    """Adam learning rate of D (chapter 04 balances D and G with two rates)."""
+    lr_g: float = 2e-4
+    """Adam learning rate of G."""
+    betas: tuple[float, float] = (0.5, 0.999)
+    """Adam's (beta1, beta2), each in [0, 1); DCGAN uses (0.5, 0.999), WGAN-GP (0.5, 0.9)."""
+    n_critic: int = 1
+    """D steps per G step (5 for WGAN-GP)."""
+    unrolled_steps: int = 0
+    """k look-ahead D steps that G's step is taken against (unrolled GAN, Metz et al. 2017); 0 = off."""
+    gp_weight: float = 0.0
+    """WGAN-GP's lambda (10 in the paper); 0 = off."""
+    r1_weight: float = 0.0
+    """R1's gamma: D's loss gets ``gamma/2 * E||grad D(x_real)||^2``; 0 = off."""
+    clip_value: float | None = None
+    """WGAN weight clipping: D's weights are clamped to [-c, c] after each D step (0.01 in WGAN); None = off."""
+    instance_noise: float = 0.0
+    """Start std of Gaussian noise added to every input of D, annealed linearly to 0; 0 = off."""
+    instance_noise_anneal: int | None = None
+    """G steps over which instance noise decays to 0; None = over all ``steps``."""
+    label_smoothing: float = 0.0
+    """One-sided label smoothing: D's target for real samples is ``1 - label_smoothing`` (e.g. 0.1); 0 = off.
+    Only for losses with labels (minimax, non_saturating)."""
+    pack: int = 1
+    """PacGAN's m: D judges ``m`` samples concatenated (its input must be built with ``pack=m``); 1 = off."""
+    log_every: int = 100
+    """G steps between history flushes: the NaN check, the progress bar update and ``callback``."""
+    checkpoint_every: int | None = None
+    """G steps between checkpoints (also written at the end); None = off. Needs ``checkpoint_path``."""
+    checkpoint_path: str | os.PathLike | None = None
+    """Where checkpoints go (one file, overwritten atomically); None = off."""
+    seed: int = 0
+    """Seed of the run's ``torch.Generator`` (data, z, noise); stacked models use seed, seed+1, ... ."""
+    amp: str = "off"
+    """Mixed precision: ``off``, ``bf16`` (bfloat16 autocast, any device) or ``auto`` (bf16 on CUDA only).
+    Off by default: bf16's effect on GAN stability has not been measured for the course's runs yet."""
+    channels_last: bool | None = None
+    """Channels-last memory format for conv nets and image batches; None = auto (on for conv nets)."""
+    progress: bool = True
+    """Show a tqdm progress bar (updated at flushes only)."""
+
+    def __post_init__(self) -> None:
+        for name, (ok, allowed) in _RULES.items():
+            if not ok(getattr(self, name)):
+                raise ValueError(f"TrainConfig.{name} must be {allowed}, got {getattr(self, name)!r}")
+        self.betas = (float(self.betas[0]), float(self.betas[1]))
+        if self.checkpoint_path is not None:
+            self.checkpoint_path = str(self.checkpoint_path)  # checkpoints store plain values only
+        if self.label_smoothing and not LOSSES[self.loss].supports_label_smoothing:
+            labelled = [name for name, loss in LOSSES.items() if loss.supports_label_smoothing]
+            raise ValueError(f"TrainConfig.label_smoothing needs a loss with labels ({', '.join(labelled)}); "
+                             f"loss={self.loss!r} has none: set label_smoothing=0")
+        if (self.checkpoint_every is None) != (self.checkpoint_path is None):
+            raise ValueError(f"TrainConfig.checkpoint_every must be set together with checkpoint_path (or both "
+                             f"None), got checkpoint_every={self.checkpoint_every!r}, "
+                             f"checkpoint_path={self.checkpoint_path!r}")
+
+    def to_dict(self) -> dict:
+        """Plain values, as stored in checkpoints."""
+        return asdict(self)
+
+
+# Fields that change no number of a run; all others must match when a run is resumed.
+_RESUMABLE_CHANGES = ("steps", "log_every", "checkpoint_every", "checkpoint_path", "progress")
+
+
+class TrainingDiverged(FloatingPointError):
+    """A loss, an output mean or a gradient norm became NaN or infinite; the message says where and what to try."""
+
+    def __init__(self, message: str, step: int, key: str, seeds: list[int] | None = None) -> None:
+        super().__init__(message)
+        self.step, self.key, self.seeds = step, key, seeds
+        self.network = "D" if key.startswith("d_") else "G"
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` returns: the trained nets (stacked for several seeds), their optimizers, the record."""
+
+    G: nn.Module
+    D: nn.Module
+    history: History
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    steps: int
+    """G steps done in total (resumed runs included)."""
+
+
+class DStats(NamedTuple):
+    """One D step: D's loss (without penalties), mean D(x), mean D(G(z)), gradient norm; each () or (S,)."""
+
+    d_loss: Tensor
+    d_real: Tensor
+    d_fake: Tensor
+    d_grad_norm: Tensor
+
+
+class GStats(NamedTuple):
+    """One G step: G's loss and gradient norm, each () or (S,)."""
+
+    g_loss: Tensor
+    g_grad_norm: Tensor
+
+
+def make_optimizer(params, lr: float, betas: tuple[float, float]) -> torch.optim.Adam:
+    """Adam with the fused kernel where the device has one (CUDA, CPU since torch 2.4, MPS), else foreach."""
+    params = list(params)
+    try:
+        return torch.optim.Adam(params, lr=lr, betas=betas, fused=True)
+    except RuntimeError:  # raised at construction when the parameters' device has no fused kernel
+        return torch.optim.Adam(params, lr=lr, betas=betas, foreach=True)
+
+
+def _params(opt: torch.optim.Optimizer) -> list[nn.Parameter]:
+    # the optimizer's list of the net's parameters: cheaper than walking the modules every step
+    return [p for group in opt.param_groups for p in group["params"]]
+
+
+def _autocast(amp: str, device: torch.device):
+    if amp == "bf16" or (amp == "auto" and device.type == "cuda"):
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()  # cheaper than entering a disabled autocast every step
+
+
+def _d_input(x: Tensor, noise_std: float, m: int, rng: Randomness | None, batch_dims: int) -> Tensor:
+    """What D sees: ``x`` plus instance noise, then packed by ``m`` (PacGAN)."""
+    if noise_std:
+        x = rng.add_noise(x, noise_std) if rng is not None else add_instance_noise(x, noise_std)
+    return pack(x, m, batch_dims) if m > 1 else x
+
+
+def d_step(G: nn.Module, D: nn.Module, opt_d: torch.optim.Optimizer, x_real: Tensor, z: Tensor,
+           config: TrainConfig, rng: Randomness | None = None, noise_std: float = 0.0) -> DStats:
+    """One update of D (every seed of a stacked D) on a real batch and ``G(z)``. Chapters 01, 02, 04, 07, 08.
+
+    ``x_real``: ``(n, ...)`` (stacked: ``(S, n, ...)``), ``n = batch_size * pack`` samples; ``z``: ``(n, z_dim)``
+    (``(S, n, z_dim)``). ``rng`` draws instance noise and WGAN-GP's interpolation weights
+    (the global generator if None); ``opt_d`` holds D's parameters (its list is the one whose
+    gradient norm is taken). Returns :class:`DStats`; ``d_loss`` leaves penalties out, so for
+    the Wasserstein loss ``-d_loss`` is the critic's estimate of the distance.
+    """
+    S = n_models(G, D)
+    batch_dims = 1 if S == 1 else 2
+    loss = get_loss(config.loss)
+    with _autocast(config.amp, x_real.device):
+        with torch.no_grad():
+            x_fake = G(z)  # G is not updated here: no graph through it
+        real_in = _d_input(x_real, noise_std, config.pack, rng, batch_dims)
+        fake_in = _d_input(x_fake, noise_std, config.pack, rng, batch_dims)
+        real_logits, fake_logits = D(real_in).float(), D(fake_in).float()  # losses in float32 under autocast
+        # (1) Update D: maximize log D(x) + log(1 - D(G(z))), i.e. minimise loss.d (its own form per loss)
+        smoothing = {"real_label": 1.0 - config.label_smoothing} if config.label_smoothing else {}
+        d_loss = per_seed_loss(loss.d, S, real_logits, fake_logits, **smoothing)  # () or (S,)
+        # Summed over seeds: seed s's parameters only enter seed s's loss, so each gets exactly its own
+        # gradient. The penalties average over seeds and samples, hence the factor S.
+        objective = d_loss.sum()
+        if config.gp_weight:
+            generator = rng.penalty_generator if rng is not None else None
+            objective = objective + S * config.gp_weight * gradient_penalty(
+                D, real_in, fake_in, generator=generator, batch_dims=batch_dims)
+        if config.r1_weight:
+            objective = objective + S * config.r1_weight / 2 * r1_penalty(D, real_in, batch_dims=batch_dims)
+    opt_d.zero_grad(set_to_none=True)
+    objective.backward()
+    d_grad_norm = grad_norm(_params(opt_d), S)
+    opt_d.step()
+    if config.clip_value is not None:
+        clip_weights_(D, config.clip_value)
+    return DStats(d_loss.detach(), per_seed_mean(real_logits.detach().sigmoid(), S),
+                  per_seed_mean(fake_logits.detach().sigmoid(), S), d_grad_norm)
+
+
+def g_step(G: nn.Module, D: nn.Module, opt_g: torch.optim.Optimizer, z: Tensor, config: TrainConfig,
+           rng: Randomness | None = None, noise_std: float = 0.0) -> GStats:
+    """One update of G against the current D, on ``G(z)`` with ``z`` ``(n, z_dim)`` or ``(S, n, z_dim)``.
+
+    Chapters 01, 02, 04, 07, 08. Only ``opt_g``'s parameters get gradients: D is not changed and
+    its weight gradients are not even computed.
+    """
+    S = n_models(G, D)
+    batch_dims = 1 if S == 1 else 2
+    loss = get_loss(config.loss)
+    params = _params(opt_g)
+    with _autocast(config.amp, z.device):
+        x_fake = G(z)
+        fake_logits = D(_d_input(x_fake, noise_std, config.pack, rng, batch_dims)).float()
+        # (2) Update G: maximize log D(G(z)) (non-saturating; "minimax" minimises log(1 - D(G(z))) instead)
+        g_loss = per_seed_loss(loss.g, S, fake_logits)  # () or (S,)
+    opt_g.zero_grad(set_to_none=True)
+    # inputs=: only G's gradients; D's weight gradients would be computed and thrown away
+    g_loss.sum().backward(inputs=params)
+    g_grad_norm = grad_norm(params, S)
+    opt_g.step()
+    return GStats(g_loss.detach(), g_grad_norm)
+
+
+def _state_tensors(D: nn.Module, opt_d: torch.optim.Optimizer) -> list[Tensor]:
+    tensors = [*D.parameters(), *D.buffers()]
+    for state in opt_d.state.values():
+        tensors += [v for v in state.values() if isinstance(v, Tensor)]
+    return tensors
+
+
+def unrolled_g_step(G: nn.Module, D: nn.Module, opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer,
+                    z: Tensor, draw: Callable[[], tuple[Tensor, Tensor]], config: TrainConfig,
+                    rng: Randomness | None = None, noise_std: float = 0.0) -> GStats:
+    """G's step on ``G(z)`` against D unrolled ``config.unrolled_steps`` steps ahead (Metz et al. 2017). Chapter 08.
+
+    D's weights, buffers and optimizer state are saved, D takes ``k`` extra steps on batches
+    from ``draw() -> (x_real, z)``, G steps against that look-ahead D, and D is restored.
+    First-order version: G's gradient treats the unrolled D's weights as constants, i.e. it
+    leaves out the second-order terms through D's updates that the paper backpropagates.
+    """
+    state = _state_tensors(D, opt_d)
+    saved = [t.detach().clone() for t in state]
+    for _ in range(config.unrolled_steps):
+        d_step(G, D, opt_d, *draw(), config, rng, noise_std)
+    stats = g_step(G, D, opt_g, z, config, rng, noise_std)
+    with torch.no_grad():
+        torch._foreach_copy_(state, saved)
+    return stats
+
+
+# The order in which the loop computes the records: the first non-finite one is where training broke.
+_CHECK_ORDER = ("d_loss", "d_real", "d_fake", "d_grad_norm", "g_loss", "g_grad_norm")
+_WHAT = {"d_loss": "D's loss", "d_real": "D's output on real data", "d_fake": "D's output on fake data",
+         "d_grad_norm": "D's gradient norm", "g_loss": "G's loss", "g_grad_norm": "G's gradient norm"}
+
+
+def _check_finite(history: History, first_row: int, config: TrainConfig, seeds: list[int]) -> int:
+    """Raise :class:`TrainingDiverged` at the first NaN/Inf in rows ``first_row:``; return the rows checked."""
+    n = len(history)
+    if n == first_row:
+        return n
+    rows = torch.stack([history[k][first_row:] for k in _CHECK_ORDER], dim=1)  # (T, 6) or (T, 6, S)
+    bad = ~torch.isfinite(rows)
+    if not bad.any():
+        return n
+    t = int(bad.flatten(1).any(dim=1).nonzero()[0])
+    k = int(bad[t].reshape(len(_CHECK_ORDER), -1).any(dim=1).nonzero()[0])
+    key, step = _CHECK_ORDER[k], int(history.steps[first_row + t])
+    bad_seeds = [seeds[i] for i in bad[t, k].nonzero().flatten().tolist()] if bad.dim() == 3 else None
+    value = rows[t, k][bad[t, k]].flatten()[0].item()
+    net = "D" if key.startswith("d_") else "G"
+    fixes = [f"lower the learning rates (lr_d={config.lr_d:g}, lr_g={config.lr_g:g}; try a tenth)"]
+    if net == "D" and not (config.gp_weight or config.r1_weight):
+        fixes.append("penalise D's gradients (gp_weight=10 or r1_weight=1)")
+    if config.loss in ("wasserstein", "hinge") and config.clip_value is None and not config.gp_weight:
+        fixes.append(f"constrain the {config.loss} critic (gp_weight=10 or clip_value=0.01)")
+    if config.amp != "off":
+        fixes.append("train in float32 (amp='off')")
+    raise TrainingDiverged(
+        f"training diverged at step {step}: {_WHAT[key]} ({key}) became {value}"
+        + (f" for seed(s) {bad_seeds}" if bad_seeds else "")
+        + f", the first non-finite value, in network {net}. Try: " + "; ".join(fixes) + ".",
+        step, key, bad_seeds)
+
+
+def _resume(path, G, D, opt_g, opt_d, rng: Randomness, history: History, config: TrainConfig) -> int:
+    # on the CPU: load_state_dict copies into the nets' and optimizers' own devices, and the
+    # history and generator states belong on the host
+    state = load_checkpoint(path, map_location="cpu")
+    changed = [f.name for f in fields(TrainConfig) if f.name not in _RESUMABLE_CHANGES
+               and state["config"][f.name] != getattr(config, f.name)]
+    if config.instance_noise and config.instance_noise_anneal is None and state["config"]["steps"] != config.steps:
+        changed.append("steps (instance noise anneals over steps; set instance_noise_anneal to change steps)")
+    if changed:
+        raise ValueError(f"cannot resume from {path}: the config differs in {changed}; only "
+                         f"{', '.join(_RESUMABLE_CHANGES)} may change for the run to continue exactly")
+    G.load_state_dict(state["G"])
+    D.load_state_dict(state["D"])
+    opt_g.load_state_dict(state["opt_g"])
+    opt_d.load_state_dict(state["opt_d"])
+    rng.load_state_dict(state["rng"])
+    history.load_state_dict(state["history"])
+    return int(state["step"])
+
+
+def train(G: nn.Module, D: nn.Module, data: Tensor | SampleReal, config: TrainConfig,
+          callback: Callable[[int, History, nn.Module, nn.Module], None] | None = None,
+          resume_from: str | Path | None = None, device: torch.device | str | None = None,
+          seeds: Sequence[int] | None = None) -> TrainResult:
+    """Train ``G`` against ``D`` on ``data`` for ``config.steps`` G steps; every chapter that trains calls this.
+
+    ``data`` is a tensor of real samples ``(N, ...)`` (moved once to the device; batches are
+    rows at random indices, no DataLoader) or ``sample_real(n, generator) -> (n, ...)``, e.g.
+    ``datasets.ring().sample``. Models and data go to ``device`` (default
+    :func:`~gancourse.runtime.default_device`). ``callback(step, history, G, D)`` runs at every
+    flush with the number of G steps done. ``resume_from`` continues a checkpointed run
+    exactly (same numbers as an uninterrupted run). For stacked models (``n_models=S``)
+    seed ``s`` draws from ``seeds[s]`` (default ``config.seed + s``). Raises
+    :class:`TrainingDiverged` at the first flush after a NaN/Inf.
+    """
+    device = torch.device(device) if device is not None else default_device()
+    S = n_models(G, D)
+    seeds = list(seeds) if seeds is not None else [config.seed + s for s in range(S)]
+    if len(seeds) != S:
+        raise ValueError(f"got {len(seeds)} seeds for models holding {S}; pass one seed per stacked model")
+    conv = any(isinstance(m, nn.modules.conv._ConvNd) for m in (*G.modules(), *D.modules()))
+    memory_format = (torch.channels_last if (conv if config.channels_last is None else config.channels_last)
+                     else torch.contiguous_format)
+    G.to(device, memory_format=memory_format).train()
+    D.to(device, memory_format=memory_format).train()
+    if isinstance(data, Tensor):
+        data = data.to(device)
+        if data.dim() == 4:
+            data = data.contiguous(memory_format=memory_format)
+    elif not callable(data):
+        raise TypeError(f"data must be a tensor of samples or a function sample_real(n, generator), got {type(data)}")
+    z_dim = config.z_dim or getattr(G, "z_dim", None)
+    if z_dim is None:
+        raise ValueError("G has no z_dim attribute; set TrainConfig.z_dim")
+    opt_d = make_optimizer(D.parameters(), config.lr_d, config.betas)
+    opt_g = make_optimizer(G.parameters(), config.lr_g, config.betas)
+    rng = Randomness(seeds, device)
+    history = History(flush_every=config.log_every)
+    start = 0 if resume_from is None else _resume(resume_from, G, D, opt_g, opt_d, rng, history, config)
+    n = config.batch_size * config.pack  # samples per batch: D judges batch_size packs of `pack` samples
+
+    def draw() -> tuple[Tensor, Tensor]:
+        return rng.real(data, n), rng.z(n, z_dim)  # (n, ...), (n, z_dim); (S, n, ...) for stacked seeds
+
+    anneal = config.instance_noise_anneal or config.steps
+    checked = len(history)
+    bar = tqdm(total=config.steps, initial=start, disable=not config.progress, desc="training", unit="step")
+    for step in range(start, config.steps):
+        noise_std = instance_noise_std(step, config.instance_noise, anneal) if config.instance_noise else 0.0
+        for _ in range(config.n_critic):
+            # (1) Update D: maximize log D(x) + log(1 - D(G(z)))
+            d_stats = d_step(G, D, opt_d, *draw(), config, rng, noise_std)
+        # (2) Update G: maximize log D(G(z)), against D itself or D unrolled k steps ahead
+        z = rng.z(n, z_dim)
+        if config.unrolled_steps:
+            g_stats = unrolled_g_step(G, D, opt_g, opt_d, z, draw, config, rng, noise_std)
+        else:
+            g_stats = g_step(G, D, opt_g, z, config, rng, noise_std)
+        history.record(step, **d_stats._asdict(), **g_stats._asdict())
+
+        done = step + 1
+        save = config.checkpoint_every is not None and (done % config.checkpoint_every == 0 or done == config.steps)
+        if done % config.log_every == 0 or done == config.steps or save:
+            history.flush()  # the one host sync, every log_every steps
+            checked = _check_finite(history, checked, config, seeds)
+            bar.update(done - bar.n)
+            bar.set_postfix({k: f"{history[k][-1].mean():.3g}" for k in ("d_loss", "g_loss", "d_real", "d_fake")},
+                            refresh=False)
+            if callback is not None:
+                callback(done, history, G, D)
+        if save:
+            save_checkpoint(config.checkpoint_path, {
+                "G": G.state_dict(), "D": D.state_dict(), "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
+                "rng": rng.state_dict(), "step": done, "history": history.state_dict(), "config": config.to_dict()})
+    bar.close()
+    return TrainResult(G, D, history, opt_g, opt_d, max(start, config.steps))
+
+
+def train_seeds(seeds: Sequence[int], make_G: Callable[[], nn.Module], make_D: Callable[[], nn.Module],
+                sample_real: Tensor | SampleReal, config: TrainConfig, **kwargs) -> TrainResult:
+    """Train one GAN per seed, all in one batched run (chapters 03, 08, 09: "one run is an anecdote").
+
+    ``make_G()`` / ``make_D()`` build one ordinary model (e.g. ``lambda: mlp.MLPGenerator()``); seed
+    ``s``'s models are built after ``torch.manual_seed(s)`` (:func:`~gancourse.seeds.init_models`),
+    stacked with the class's ``stack``, and trained with :func:`train` (``kwargs`` go there).
+    Seed ``s`` starts from the weights and draws the batches of ``train(..., config.seed=s)`` on
+    its own; ``result.G.unstack(i)`` gives seed ``seeds[i]``; history values are ``(T, S)``.
+    """
+    seeds = list(seeds)
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must be a non-empty list of distinct ints, got {seeds}")
+    pairs = [init_models(s, make_G, make_D) for s in seeds]
+    if len(seeds) == 1:
+        G, D = pairs[0]
+    else:
+        for model in pairs[0]:
+            if not hasattr(type(model), "stack"):
+                raise ValueError(f"{type(model).__name__} cannot be stacked; build models with a .stack "
+                                 f"classmethod (gancourse.mlp.MLPGenerator / MLPDiscriminator)")
+        G = type(pairs[0][0]).stack([g for g, _ in pairs])
+        D = type(pairs[0][1]).stack([d for _, d in pairs])
+    return train(G, D, sample_real, config, seeds=seeds, **kwargs)

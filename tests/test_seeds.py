@@ -1,0 +1,150 @@
+"""Many seeds in one run: seed s of a batched run is the run of seed s alone (exactly, or in distribution with GP)."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+from torch.testing import assert_close
+
+from gancourse import datasets, losses, mlp
+from gancourse.seeds import Randomness, grad_norm, init_models, per_seed_loss
+from gancourse.training import TrainConfig, d_step, g_step, train, train_seeds
+
+CPU = torch.device("cpu")
+SEEDS = [3, 5, 11]
+
+
+def make_G():
+    return mlp.MLPGenerator(width=16, depth=2)
+
+
+def make_D():
+    return mlp.MLPDiscriminator(width=16, depth=2)
+
+
+def cfg(**kw) -> TrainConfig:
+    return TrainConfig(**{"steps": 6, "batch_size": 16, "lr_d": 1e-3, "lr_g": 1e-3, "progress": False,
+                          "log_every": 3, **kw})
+
+
+def test_init_models_is_seeded_and_leaves_the_global_generator_alone():
+    state = torch.get_rng_state()
+    G1, D1 = init_models(4, make_G, make_D)
+    assert torch.equal(torch.get_rng_state(), state)
+    torch.manual_seed(4)
+    G2, D2 = make_G(), make_D()
+    for a, b in zip([*G1.parameters(), *D1.parameters()], [*G2.parameters(), *D2.parameters()], strict=True):
+        assert torch.equal(a, b)
+    G3, _ = init_models(5, make_G, make_D)
+    assert not torch.equal(next(G3.parameters()), next(G1.parameters()))
+
+
+@pytest.mark.parametrize("source", ["sampler", "tensor"])
+def test_each_seed_draws_the_numbers_of_a_run_with_that_seed_alone(source):
+    data = datasets.ring().sample if source == "sampler" else torch.randn(100, 2)
+    together, alone = Randomness(SEEDS, CPU), [Randomness([s], CPU) for s in SEEDS]
+    for _ in range(2):  # the streams stay aligned over successive draws
+        real, z = together.real(data, 10), together.z(10, 4)
+        noisy = together.add_noise(real, 0.5)
+        assert real.shape == (3, 10, 2) and z.shape == (3, 10, 4)
+        for s, rng in enumerate(alone):
+            real_s = rng.real(data, 10)
+            assert torch.equal(real[s], real_s)
+            assert torch.equal(z[s], rng.z(10, 4))
+            assert torch.equal(noisy[s], rng.add_noise(real_s, 0.5))
+    assert not torch.equal(real[0], real[1])
+
+
+def test_randomness_rejects_bad_seeds_and_foreign_checkpoints():
+    with pytest.raises(ValueError, match="non-negative ints"):
+        Randomness([1, -2], CPU)
+    rng = Randomness([1, 2], CPU)
+    with pytest.raises(ValueError, match=r"seeds \[1, 3\]"):
+        rng.load_state_dict(Randomness([1, 3], CPU).state_dict())
+
+
+def test_per_seed_loss_and_grad_norm_equal_a_loop_over_seeds():
+    real, fake = torch.randn(3, 8, 1), torch.randn(3, 8, 1)
+    d_minimax = losses.get_loss("minimax").d
+    assert_close(per_seed_loss(d_minimax, 3, real, fake, real_label=0.9),
+                 torch.stack([d_minimax(real[s], fake[s], real_label=0.9) for s in range(3)]))
+    singles = [init_models(s, make_G, make_D)[0] for s in SEEDS]
+    stacked = mlp.MLPGenerator.stack(singles)
+    z = torch.randn(3, 8, 2)
+    stacked(z).square().sum().backward()
+    for s, G in enumerate(singles):
+        G(z[s]).square().sum().backward()
+    expected = torch.stack([torch.cat([p.grad.flatten() for p in G.parameters()]).norm() for G in singles])
+    assert_close(grad_norm(list(stacked.parameters()), 3), expected)
+    assert_close(grad_norm(list(singles[0].parameters())), expected[0])
+
+
+def test_batched_steps_equal_separate_steps_on_the_same_batches():
+    """(a) One step of the stacked models = one step of each seed's own models, for D and G."""
+    config = cfg(loss="non_saturating", label_smoothing=0.1, r1_weight=1.0)
+    pairs = [init_models(s, make_G, make_D) for s in SEEDS]
+    G, D = mlp.MLPGenerator.stack([g for g, _ in pairs]), mlp.MLPDiscriminator.stack([d for _, d in pairs])
+    opt_g, opt_d = torch.optim.Adam(G.parameters(), lr=1e-2), torch.optim.Adam(D.parameters(), lr=1e-2)
+    opts = [(torch.optim.Adam(g.parameters(), lr=1e-2), torch.optim.Adam(d.parameters(), lr=1e-2)) for g, d in pairs]
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(3):
+        x_real, z_d, z_g = torch.randn(3, 16, 2, generator=gen), torch.randn(3, 16, 2, generator=gen), \
+            torch.randn(3, 16, 2, generator=gen)
+        d_stats, g_stats = d_step(G, D, opt_d, x_real, z_d, config), g_step(G, D, opt_g, z_g, config)
+        for s, ((G_s, D_s), (opt_g_s, opt_d_s)) in enumerate(zip(pairs, opts, strict=True)):
+            d_s, g_s = d_step(G_s, D_s, opt_d_s, x_real[s], z_d[s], config), g_step(G_s, D_s, opt_g_s, z_g[s], config)
+            for a, b in zip([*d_stats, *g_stats], [*d_s, *g_s], strict=True):
+                assert_close(a[s], b)
+    for s, (G_s, D_s) in enumerate(pairs):
+        for a, b in zip([*G.unstack(s).parameters(), *D.unstack(s).parameters()],
+                        [*G_s.parameters(), *D_s.parameters()], strict=True):
+            assert_close(a, b)
+
+
+def test_train_seeds_equals_separate_runs_of_each_seed():
+    """(a) End to end: seed s of train_seeds has the weights and history of train(config.seed=s) alone."""
+    config = cfg(n_critic=2, instance_noise=0.2, r1_weight=1.0, unrolled_steps=1)
+    batched = train_seeds(SEEDS, make_G, make_D, datasets.ring().sample, config, device=CPU)
+    assert batched.history["g_loss"].shape == (6, 3)
+    for i, s in enumerate(SEEDS):
+        alone = train(*init_models(s, make_G, make_D), datasets.ring().sample,
+                      TrainConfig(**{**config.to_dict(), "seed": s}), device=CPU)
+        for a, b in zip(batched.G.unstack(i).parameters(), alone.G.parameters(), strict=True):
+            assert_close(a, b, rtol=1e-4, atol=1e-5)
+        for a, b in zip(batched.D.unstack(i).parameters(), alone.D.parameters(), strict=True):
+            assert_close(a, b, rtol=1e-4, atol=1e-5)
+        for key in alone.history.keys:
+            assert_close(batched.history[key][:, i], alone.history[key], rtol=1e-4, atol=1e-5)
+
+
+def test_batched_gradient_penalty_runs_agree_in_distribution_with_separate_runs():
+    """(b) With WGAN-GP the interpolation weights differ, so compare over 8 seeds: the final D gradient
+    norm (which the penalty dominates) has the same mean within 3 standard errors. A batched penalty
+    weighted wrongly (lambda/S per seed) moves that mean far outside."""
+    seeds = list(range(8))
+    config = cfg(steps=20, batch_size=32, loss="wasserstein", gp_weight=10.0, log_every=20)
+
+    def final_norms(history):
+        return history["d_grad_norm"][-5:].mean(dim=0)  # (S,) or ()
+
+    batched = final_norms(train_seeds(seeds, make_G, make_D, datasets.ring().sample, config, device=CPU).history)
+    alone = torch.stack([final_norms(train(*init_models(s, make_G, make_D), datasets.ring().sample,
+                                           TrainConfig(**{**config.to_dict(), "seed": s}), device=CPU).history)
+                         for s in seeds])
+    wrong = final_norms(train_seeds(seeds, make_G, make_D, datasets.ring().sample,
+                                    TrainConfig(**{**config.to_dict(), "gp_weight": 10.0 / 8}), device=CPU).history)
+    stderr = (batched.var() / 8 + alone.var() / 8).sqrt()
+    assert abs(batched.mean() - alone.mean()) < 3 * stderr
+    assert abs(wrong.mean() - alone.mean()) > 3 * stderr  # the comparison can tell a wrong weighting
+
+
+def test_train_seeds_checks_its_input():
+    with pytest.raises(ValueError, match="distinct"):
+        train_seeds([1, 1], make_G, make_D, datasets.ring().sample, cfg())
+    with pytest.raises(ValueError, match="cannot be stacked"):
+        train_seeds([1, 2], lambda: torch.nn.Linear(2, 2), make_D, datasets.ring().sample, cfg())
+    G, D = init_models(0, make_G, make_D)
+    with pytest.raises(ValueError, match="G holds 1 seeds but D holds 2"):
+        train(G, mlp.MLPDiscriminator.stack([D, copy.deepcopy(D)]), datasets.ring().sample, cfg(), device=CPU)

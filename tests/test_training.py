@@ -1,0 +1,328 @@
+"""The training loop: every model x every loss runs, each fix does what it says, the steps match a hand-written
+reference, n_critic counts, divergence is caught with a useful message, and the loop never syncs per step."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+from torch import nn
+from torch.testing import assert_close
+
+from gancourse import datasets, dcgan, losses, mlp
+from gancourse.minibatch import pack
+from gancourse.seeds import Randomness, init_models
+from gancourse.training import LOSSES, TrainConfig, TrainingDiverged, d_step, g_step, train, unrolled_g_step
+
+CPU = torch.device("cpu")
+
+
+def tiny_mlp(pack_m: int = 1, seed: int = 0):
+    return init_models(seed, lambda: mlp.MLPGenerator(width=16, depth=2),
+                       lambda: mlp.MLPDiscriminator(width=16, depth=2, pack=pack_m))
+
+
+def tiny_dcgan(pack_m: int = 1, norm: str = "batch"):
+    return init_models(0, lambda: dcgan.DCGANGenerator(z_dim=8, width=4, norm=norm),
+                       lambda: dcgan.DCGANDiscriminator(width=4, pack=pack_m, norm=norm))
+
+
+def fake_images(n: int = 64) -> torch.Tensor:
+    return torch.rand(n, 1, 28, 28, generator=torch.Generator().manual_seed(0)) * 2 - 1
+
+
+def cfg(**kw) -> TrainConfig:
+    return TrainConfig(**{"steps": 3, "batch_size": 8, "progress": False, "log_every": 2, "lr_d": 1e-3,
+                          "lr_g": 1e-3, **kw})
+
+
+def params(model: nn.Module) -> list[torch.Tensor]:
+    return [p.detach().clone() for p in model.parameters()]
+
+
+def assert_all_finite(history) -> None:
+    for key in history.keys:
+        assert torch.isfinite(history[key]).all(), key
+
+
+# ---------------------------------------------------------------- smoke: every model x every loss
+
+
+@pytest.mark.parametrize("loss", list(LOSSES))
+@pytest.mark.parametrize("model", ["mlp", "dcgan"])
+def test_every_model_and_loss_trains(model, loss):
+    G, D = tiny_mlp() if model == "mlp" else tiny_dcgan()
+    data = datasets.ring().sample if model == "mlp" else fake_images()
+    g0, d0 = params(G), params(D)
+    result = train(G, D, data, cfg(loss=loss), device=CPU)
+    assert len(result.history) == 3 and result.history.steps.tolist() == [0, 1, 2]
+    assert_all_finite(result.history)
+    # both networks moved, and D(x), D(G(z)) are probabilities
+    assert any(not torch.equal(a, b) for a, b in zip(g0, result.G.parameters(), strict=True))
+    assert any(not torch.equal(a, b) for a, b in zip(d0, result.D.parameters(), strict=True))
+    for key in ("d_real", "d_fake"):
+        assert ((result.history[key] > 0) & (result.history[key] < 1)).all()
+
+
+@pytest.mark.parametrize("options", [
+    {"loss": "wasserstein", "gp_weight": 10.0, "n_critic": 2, "betas": (0.5, 0.9)},
+    {"r1_weight": 1.0},
+    {"instance_noise": 0.5, "instance_noise_anneal": 2},
+    {"label_smoothing": 0.1},
+    {"unrolled_steps": 2},
+    {"amp": "bf16"},
+    {"channels_last": False},
+], ids=lambda o: ",".join(o))
+def test_mlp_trains_with_each_fix(options):
+    result = train(*tiny_mlp(), datasets.ring().sample, cfg(**options), device=CPU)
+    assert len(result.history) == 3
+    assert_all_finite(result.history)
+
+
+def test_weight_clipping_keeps_every_weight_of_D_within_c():
+    G, D = tiny_mlp()
+    result = train(G, D, datasets.ring().sample, cfg(loss="wasserstein", clip_value=0.01), device=CPU)
+    weights = torch.cat([p.detach().flatten() for p in result.D.parameters()])
+    assert weights.max() <= 0.01 and weights.min() >= -0.01
+    assert float(weights.abs().max()) == pytest.approx(0.01)  # the bound is reached: clipping acted
+
+
+@pytest.mark.parametrize("model", ["mlp", "dcgan"])
+def test_pack_feeds_D_packed_inputs(model):
+    G, D = tiny_mlp(pack_m=2) if model == "mlp" else tiny_dcgan(pack_m=2, norm="none")
+    data = datasets.ring().sample if model == "mlp" else fake_images()
+    seen = []
+    D.register_forward_pre_hook(lambda m, args: seen.append(tuple(args[0].shape)))
+    train(G, D, data, cfg(pack=2, gp_weight=1.0), device=CPU)
+    expected = (8, 4) if model == "mlp" else (8, 2, 28, 28)  # batch_size packs of 2 samples each
+    assert seen and all(shape == expected for shape in seen)
+
+
+def test_n_critic_counts_D_steps():
+    """Adam's step counters: D steps n_critic times per G step (unrolled look-ahead steps are undone)."""
+    for n_critic, unrolled in [(1, 0), (3, 0), (2, 3)]:
+        result = train(*tiny_mlp(), datasets.ring().sample, cfg(steps=4, n_critic=n_critic, unrolled_steps=unrolled),
+                       device=CPU)
+        d_steps = {float(s["step"]) for s in result.opt_d.state.values()}
+        g_steps = {float(s["step"]) for s in result.opt_g.state.values()}
+        assert d_steps == {4.0 * n_critic} and g_steps == {4.0}
+
+
+# ---------------------------------------------------------------- the steps against hand-written references
+
+
+def reference_d_objective(G, D, x_real, z, eps, real_label, gp_weight, r1_weight):
+    """D's loss as the papers write it, computed naively."""
+    x_fake = G(z).detach()
+    real_logits, fake_logits = D(x_real), D(x_fake)
+    loss = -(real_label * torch.log(torch.sigmoid(real_logits)) + (1 - real_label) * torch.log(
+        1 - torch.sigmoid(real_logits))).mean() - torch.log(1 - torch.sigmoid(fake_logits)).mean()
+    x_hat = (eps * x_real + (1 - eps) * x_fake).requires_grad_(True)
+    (grad,) = torch.autograd.grad(D(x_hat).sum(), x_hat, create_graph=True)
+    gp = ((grad.norm(dim=1) - 1) ** 2).mean()
+    x_r = x_real.clone().requires_grad_(True)
+    (grad_r,) = torch.autograd.grad(D(x_r).sum(), x_r, create_graph=True)
+    r1 = grad_r.square().sum(dim=1).mean()
+    return loss, loss + gp_weight * gp + r1_weight / 2 * r1
+
+
+def test_d_step_matches_the_written_out_objective():
+    G, D = tiny_mlp()
+    D_ref = copy.deepcopy(D)
+    gen = torch.Generator().manual_seed(1)
+    x_real, z = datasets.ring().sample(16, gen), torch.randn(16, 2, generator=gen)
+    config = cfg(label_smoothing=0.1, gp_weight=10.0, r1_weight=2.0)
+    opt_d = torch.optim.Adam(D.parameters(), lr=1e-3, betas=config.betas)
+    opt_ref = torch.optim.Adam(D_ref.parameters(), lr=1e-3, betas=config.betas)
+
+    stats = d_step(G, D, opt_d, x_real, z, config, Randomness([7], CPU))  # the GP's eps come from seed 7
+    eps = torch.rand(16, 1, generator=torch.Generator().manual_seed(7))
+    loss, objective = reference_d_objective(G, D_ref, x_real, z, eps, 0.9, 10.0, 2.0)
+    objective.backward()
+    ref_norm = torch.cat([p.grad.flatten() for p in D_ref.parameters()]).norm()
+    opt_ref.step()
+    assert_close(stats.d_loss, loss.detach())  # the recorded loss leaves the penalties out
+    assert_close(stats.d_grad_norm, ref_norm)  # ... but D's gradient includes lambda*GP and gamma/2*R1
+    for p, q in zip(D.parameters(), D_ref.parameters(), strict=True):
+        assert_close(p, q)
+
+
+def test_d_step_records_D_of_x_before_the_update():
+    G, D = tiny_mlp()
+    x_real, z = torch.randn(8, 2), torch.randn(8, 2)
+    with torch.no_grad():
+        expected_real, expected_fake = torch.sigmoid(D(x_real)).mean(), torch.sigmoid(D(G(z))).mean()
+    stats = d_step(G, D, torch.optim.Adam(D.parameters()), x_real, z, cfg())
+    assert_close(stats.d_real, expected_real)
+    assert_close(stats.d_fake, expected_fake)
+
+
+@pytest.mark.parametrize("loss", ["minimax", "non_saturating", "wasserstein"])
+def test_g_step_follows_the_gradient_of_G_loss_and_leaves_D_alone(loss):
+    G, D = tiny_mlp()
+    G_ref, d_before = copy.deepcopy(G), params(D)
+    z = torch.randn(8, 2)
+    opt_g = torch.optim.Adam(G.parameters(), lr=1e-3, betas=(0.5, 0.999))
+    stats = g_step(G, D, opt_g, z, cfg(loss=loss))
+    g_loss = losses.get_loss(loss).g(D(G_ref(z)))
+    grads = torch.autograd.grad(g_loss, list(G_ref.parameters()))
+    assert_close(stats.g_loss, g_loss.detach())
+    assert_close(stats.g_grad_norm, torch.cat([g.flatten() for g in grads]).norm())
+    for g, p in zip(grads, G.parameters(), strict=True):
+        assert_close(p.grad, g)
+    assert all(torch.equal(a, b) for a, b in zip(d_before, D.parameters(), strict=True))
+    assert all(p.grad is None for p in D.parameters())  # D's weight gradients were not even computed
+
+
+def test_unrolled_g_step_steps_against_the_look_ahead_D_then_restores_it():
+    G, D = tiny_mlp()
+    config = cfg(unrolled_steps=3)
+    opt_g, opt_d = torch.optim.Adam(G.parameters(), lr=1e-2), torch.optim.Adam(D.parameters(), lr=1e-2)
+    d_step(G, D, opt_d, torch.randn(8, 2), torch.randn(8, 2), config)  # give opt_d some state
+    batches = [(torch.randn(8, 2), torch.randn(8, 2)) for _ in range(3)]
+    z = torch.randn(8, 2)
+    # reference: copies of everything, D advanced by hand, then an ordinary G step
+    G_ref, D_ref = copy.deepcopy(G), copy.deepcopy(D)
+    opt_g_ref, opt_d_ref = torch.optim.Adam(G_ref.parameters(), lr=1e-2), torch.optim.Adam(D_ref.parameters(), lr=1e-2)
+    opt_d_ref.load_state_dict(copy.deepcopy(opt_d.state_dict()))  # load_state_dict shares tensors
+    for x_real, z_d in batches:
+        d_step(G_ref, D_ref, opt_d_ref, x_real, z_d, config)
+    g_step(G_ref, D_ref, opt_g_ref, z, config)
+
+    d_before, opt_before = params(D), copy.deepcopy(opt_d.state_dict())
+    it = iter(batches)
+    unrolled_g_step(G, D, opt_g, opt_d, z, lambda: next(it), config)
+    for p, q in zip(G.parameters(), G_ref.parameters(), strict=True):
+        assert_close(p, q)
+    assert all(torch.equal(a, b) for a, b in zip(d_before, D.parameters(), strict=True))
+    for key, state in opt_d.state_dict()["state"].items():
+        for name, value in state.items():
+            assert torch.equal(value, opt_before["state"][key][name]), name
+    assert not any(torch.equal(a, b) for a, b in zip(D.parameters(), D_ref.parameters(), strict=True))
+
+
+def test_instance_noise_is_annealed_to_zero():
+    seen = []
+    G, D = tiny_mlp()
+    D.register_forward_pre_hook(lambda m, args: seen.append(args[0].detach().clone()))
+    x = torch.zeros(1000, 2)  # every real sample at the origin: what D sees on real data is the noise
+    train(G, D, x, cfg(steps=4, batch_size=500, instance_noise=1.0, instance_noise_anneal=2), device=CPU)
+    real_inputs = seen[0::3]  # per step: D(real), D(fake) in the D step, D(fake) in the G step
+    stds = [float(x.std()) for x in real_inputs]
+    assert stds[0] == pytest.approx(1.0, abs=0.05) and stds[1] == pytest.approx(0.5, abs=0.03)
+    assert stds[2] == 0.0 and stds[3] == 0.0
+
+
+# ---------------------------------------------------------------- callback, divergence, host syncs
+
+
+def test_callback_runs_at_every_flush_with_the_steps_done():
+    calls = []
+    train(*tiny_mlp(), datasets.ring().sample, cfg(steps=5, log_every=2), device=CPU,
+          callback=lambda step, history, G, D: calls.append((step, len(history))))
+    assert calls == [(2, 2), (4, 4), (5, 5)]
+
+
+def test_huge_learning_rate_raises_training_diverged():
+    G, D = tiny_mlp()
+    with pytest.raises(TrainingDiverged, match=r"diverged at step \d+.*lower the learning rates") as info:
+        train(G, D, datasets.ring().sample, cfg(steps=20, log_every=5, lr_d=1e30, lr_g=1e30), device=CPU)
+    assert isinstance(info.value, FloatingPointError) and info.value.step < 20
+
+
+class NaNAfter(nn.Module):
+    """Wraps a net and makes its output NaN from the ``n``-th call on (only in grad mode, if asked)."""
+
+    def __init__(self, net: nn.Module, n: int, only_with_grad: bool = False) -> None:
+        super().__init__()
+        self.net, self.n, self.only_with_grad, self.calls = net, n, only_with_grad, 0
+        self.z_dim = getattr(net, "z_dim", None)
+
+    def forward(self, x):
+        out = self.net(x)
+        if self.only_with_grad and not torch.is_grad_enabled():
+            return out
+        self.calls += 1
+        return out * float("nan") if self.calls > self.n else out
+
+
+def test_nan_in_D_is_reported_at_its_step_and_network():
+    G, D = tiny_mlp()
+    D = NaNAfter(D, n=3 * 3)  # D runs 3 times per step (real, fake, G step): NaN from step 3 on
+    with pytest.raises(TrainingDiverged, match=r"step 3: D's loss \(d_loss\).*network D") as info:
+        train(G, D, datasets.ring().sample, cfg(steps=10, log_every=5), device=CPU)
+    assert (info.value.step, info.value.key, info.value.network) == (3, "d_loss", "D")
+
+
+def test_nan_in_G_step_is_reported_as_G():
+    G, D = tiny_mlp()
+    G = NaNAfter(G, n=2, only_with_grad=True)  # G's output is NaN in the G step of step 2
+    with pytest.raises(TrainingDiverged, match=r"step 2: G's loss \(g_loss\).*network G") as info:
+        train(G, D, datasets.ring().sample, cfg(steps=10, log_every=5), device=CPU)
+    assert info.value.network == "G"
+
+
+def test_the_loop_never_reads_a_tensor_on_the_host_between_flushes(monkeypatch):
+    """Host reads (item, bool, float, int) happen per flush, not per step: 10 and 30 steps count the same."""
+    reads = [0]
+
+    def counting(original):
+        def read(self, *args):
+            reads[0] += 1
+            return original(self, *args)
+        return read
+
+    counts = []
+    for steps in (10, 30):
+        reads[0] = 0
+        for name in ("item", "__bool__", "__float__", "__int__"):
+            monkeypatch.setattr(torch.Tensor, name, counting(getattr(torch.Tensor, name)))
+        train(*tiny_mlp(), datasets.ring().sample, cfg(steps=steps, log_every=100), device=CPU)
+        monkeypatch.undo()
+        counts.append(reads[0])
+    assert counts[0] == counts[1]
+
+
+# ---------------------------------------------------------------- configuration
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("steps", 0, "steps must be an int >= 1"),
+    ("batch_size", -1, "batch_size must be an int >= 1"),
+    ("n_critic", 0, "n_critic must be an int >= 1"),
+    ("lr_d", -1e-4, "lr_d must be a number > 0"),
+    ("lr_g", 0.0, "lr_g must be a number > 0"),
+    ("loss", "vanilla", "loss must be one of minimax, non_saturating, wasserstein, hinge, least_squares"),
+    ("betas", (0.5, 1.0), "betas must be two numbers in"),
+    ("unrolled_steps", -1, "unrolled_steps must be an int >= 0"),
+    ("gp_weight", -10.0, "gp_weight must be a number >= 0"),
+    ("clip_value", 0.0, "clip_value must be None"),
+    ("label_smoothing", 1.0, "label_smoothing must be a number in"),
+    ("pack", 0, "pack must be an int >= 1"),
+    ("amp", "fp16", "amp must be one of off, bf16, auto"),
+    ("checkpoint_every", 10, "checkpoint_every must be set together with checkpoint_path"),
+    ("seed", -1, "seed must be an int >= 0"),
+    ("steps", 2.5, "steps must be an int"),
+])
+def test_bad_config_values_raise_naming_the_field(field, value, message):
+    with pytest.raises(ValueError, match=f"TrainConfig.{message}"):
+        TrainConfig(**{field: value})
+
+
+def test_label_smoothing_needs_a_loss_with_labels():
+    with pytest.raises(ValueError, match="label_smoothing needs a loss with labels .minimax, non_saturating"):
+        TrainConfig(loss="hinge", label_smoothing=0.1)
+    assert TrainConfig(loss="minimax", label_smoothing=0.1).label_smoothing == 0.1
+
+
+def test_pack_needs_a_D_built_for_packed_inputs():
+    G, D = tiny_mlp(pack_m=1)
+    with pytest.raises(ValueError, match=r"expects x of shape \(B, 2\), got \(8, 4\)"):  # D for single samples
+        train(G, D, datasets.ring().sample, cfg(pack=2), device=CPU)
+    assert pack(torch.zeros(8, 2), 2).shape == (4, 4)
+
+
+def test_data_must_be_a_tensor_or_a_sampler():
+    with pytest.raises(TypeError, match="sample_real"):
+        train(*tiny_mlp(), [1, 2, 3], cfg(), device=CPU)
