@@ -12,15 +12,19 @@ Prints one figure per line as ``name: value``:
   size and precision, in the same process.
 
 ``--quick`` runs a shorter version, ``--save`` also writes the output to
-``benchmarks/results/<device>.txt``, ``--threads N`` sets ``torch.set_num_threads``.
-Timings on a shared machine are noisy: each side is timed ``--repeats`` times,
-interleaved, and the best time of each side is used.
+``benchmarks/results/<device>.txt``, ``--threads N`` sets ``torch.set_num_threads``,
+``--profile`` adds where the DCGAN time goes: FLOPs per step of each loop
+(``torch.utils.flop_counter``) and the share of CPU time in the convolution layers' kernels
+(``torch.profiler``). Timings on a shared machine are noisy: each side is timed ``--repeats``
+times, interleaved, and the best time of each side is used; the load average is printed
+before and after, and figures taken at a 1-minute load above ``LOAD_LIMIT`` are flagged.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import os
 import platform
 import re
 import time
@@ -36,6 +40,8 @@ from gancourse.seeds import init_models
 from gancourse.training import TrainConfig, train, train_seeds
 
 RESULTS = Path(__file__).resolve().parent / "results"
+LOAD_LIMIT = 2.5
+"""1-minute load average above which timings on a 2-core machine are not trustworthy."""
 
 
 def _sync(device: torch.device) -> None:
@@ -186,6 +192,49 @@ def bench_dcgan(device: torch.device, steps: int, repeats: int, width: int, batc
             f"dcgan_{device.type}_speedup_vs_reference": eng_ips / ref_ips}
 
 
+# the kernels of the nets' layers: convs, the matmuls and col2im of LatentProjection / ToImage, D's linear layer
+_CONV_KERNELS = ("conv", "mm", "col2im", "im2col")
+
+
+def profile_dcgan(device: torch.device, steps: int, width: int, batch_size: int) -> dict:
+    """FLOPs per step of the engine's and the reference's DCGAN loops, and their share of CPU time in layer kernels."""
+    from torch.profiler import ProfilerActivity, profile
+    from torch.utils.flop_counter import FlopCounterMode
+
+    images = torch.rand(4 * batch_size, 1, 28, 28, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    G0, D0 = init_models(0, lambda: dcgan.DCGANGenerator(z_dim=64, width=width),
+                         lambda: dcgan.DCGANDiscriminator(width=width))
+    config = TrainConfig(steps=steps, batch_size=batch_size, log_every=steps, progress=False)
+    loops = {
+        "engine": lambda: train(copy.deepcopy(G0), copy.deepcopy(D0), images.to(device), config, device=device),
+        "reference": lambda: reference_dcgan_loop(copy.deepcopy(G0).to(device), copy.deepcopy(D0).to(device),
+                                                  images, device, batch_size, steps, 64, []),
+    }
+    figures = {}
+    for name, loop in loops.items():
+        loop()  # warm-up
+        with FlopCounterMode(display=False) as flops:
+            loop()
+        figures[f"dcgan_{name}_gflop_per_step"] = flops.get_total_flops() / steps / 1e9
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            loop()
+        events = prof.key_averages()
+        total = sum(e.self_cpu_time_total for e in events)
+        conv = sum(e.self_cpu_time_total for e in events if any(k in e.key for k in _CONV_KERNELS))
+        figures[f"dcgan_{name}_layer_kernel_time_fraction"] = conv / total
+    return figures
+
+
+def load_average() -> str:
+    """``1-min / 5-min`` load average of the machine, or ``n/a`` where the OS has none."""
+    try:
+        one, five, _ = os.getloadavg()
+    except (AttributeError, OSError):
+        return "n/a"
+    flag = f" (above {LOAD_LIMIT}: timings not trustworthy)" if one > LOAD_LIMIT else ""
+    return f"{one:.2f} / {five:.2f}{flag}"
+
+
 def device_name(device: torch.device) -> str:
     """``NVIDIA H100 80GB HBM3``, or ``cpu AMD EPYC (2 threads)``."""
     if device.type == "cuda":
@@ -206,6 +255,7 @@ def main(argv: list[str] | None = None) -> list[str]:
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
     parser.add_argument("--repeats", type=int, default=None, help="timings per side (best is kept)")
     parser.add_argument("--device", default=None, help="device (default: gancourse.runtime.default_device())")
+    parser.add_argument("--profile", action="store_true", help="also count DCGAN FLOPs and time in conv kernels")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -215,9 +265,11 @@ def main(argv: list[str] | None = None) -> list[str]:
     seeds_large = dict(n_seeds=16, steps=40, width=128, batch_size=256)
     dcgan_cfg = dict(steps=8 if args.quick else 25, width=32, batch_size=64)
 
-    lines = [f"device: {device_name(device)}", f"torch: {torch.__version__}",
+    lines = [f"device: {device_name(device)}", f"torch: {torch.__version__}", f"threads: {torch.get_num_threads()}",
+             f"load_average_before: {load_average()}",
              f"seeds_setup: 16 seeds, MLP G and D of depth 3, width {seeds_small['width']}, batch "
-             f"{seeds_small['batch_size']}, {seeds_small['steps']} steps (large: width 128, batch 256, 40 steps)",
+             f"{seeds_small['batch_size']}, {seeds_small['steps']} steps, ring data from its sampler "
+             f"(large: width 128, batch 256, 40 steps)",
              f"dcgan_setup: 28x28, width {dcgan_cfg['width']}, z_dim 64, batch {dcgan_cfg['batch_size']}, "
              f"{dcgan_cfg['steps']} steps, float32"]
     for line in lines:
@@ -233,6 +285,9 @@ def main(argv: list[str] | None = None) -> list[str]:
     if not args.quick:
         emit(bench_seeds(device, repeats=repeats, **seeds_large), suffix="_width128_batch256")
     emit(bench_dcgan(device, repeats=repeats, **dcgan_cfg))
+    if args.profile:
+        emit(profile_dcgan(device, steps=4, width=dcgan_cfg["width"], batch_size=dcgan_cfg["batch_size"]))
+    emit({"load_average_after": load_average()})
     if args.save:
         RESULTS.mkdir(parents=True, exist_ok=True)
         slug = re.sub(r"[^a-z0-9]+", "-", device_name(device).lower()).strip("-")

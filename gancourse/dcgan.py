@@ -8,6 +8,11 @@ reuse the nets, chapter 08 with ``norm="spectral"``, minibatch layers and packin
 
 Sizes: 28 = 7 -> 14 -> 28, 32 = 4 -> 8 -> 16 -> 32, 64 = 4 -> ... -> 64. The channel count
 halves at every doubling of the side and ends at ``width`` next to the image.
+
+Three layers compute the same function as the library's faster on a CPU: G's first
+transposed conv as a matmul (:class:`LatentProjection`), its last one as a matmul and a
+col2im (:class:`ToImage`), and D's flatten hands its gradient back channels-last
+(:class:`Flatten`). Parameters, initialisation and state dicts are those of the plain layers.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gancourse.minibatch import MinibatchDiscrimination, MinibatchStdDev
@@ -71,6 +77,100 @@ def dcgan_init_(model: nn.Module, generator: torch.Generator | None = None) -> n
     return model
 
 
+class LatentProjection(nn.ConvTranspose2d):
+    """G's first layer: ``ConvTranspose2d(z_dim, c, side)`` on ``z`` as a 1x1 image, computed as one matmul.
+
+    ``(B, z_dim, 1, 1) -> (B, c, side, side)``. On a 1x1 input each output pixel is a linear
+    function of ``z``, so the layer is ``z @ W.view(z_dim, c * side^2)`` (plus a bias per
+    channel): the same function, parameters, initialisation, state dict and spectral norm as
+    the transposed conv, without the convolution library's layout reorders (several times
+    faster on a CPU; see ``benchmarks/README.md``). Chapter 06.
+    """
+
+    def __init__(self, z_dim: int, channels: int, side: int, bias: bool = True) -> None:
+        super().__init__(z_dim, channels, side, 1, 0, bias=bias)
+
+    def forward(self, z: Tensor, output_size: list[int] | None = None) -> Tensor:
+        if z.dim() != 4 or z.shape[2:] != (1, 1) or output_size is not None:
+            return super().forward(z, output_size)
+        w = self.weight  # (z_dim, c, side, side); through the parametrization under spectral norm
+        B, (z_dim, c, height, width) = z.shape[0], w.shape
+        if w.is_contiguous(memory_format=torch.channels_last):
+            # channels-last weights are (z_dim, side, side, c) in memory: a view, and a channels-last output
+            x = (z.flatten(1) @ w.permute(0, 2, 3, 1).reshape(z_dim, -1)).view(B, height, width, c)
+            x = x.permute(0, 3, 1, 2)
+        else:
+            x = (z.flatten(1) @ w.reshape(z_dim, -1)).view(B, c, height, width)
+        return x if self.bias is None else x + self.bias.to(x.dtype).view(1, c, 1, 1)
+
+
+class ToImage(nn.ConvTranspose2d):
+    """G's last layer: a transposed conv to the image's few channels; on a CPU, a matmul and a col2im.
+
+    ``(B, C, H, W) -> (B, channels, H', W')``, the function of ``nn.ConvTranspose2d`` with the
+    same arguments. A transposed conv paints each input pixel's ``C``-vector, times the weight,
+    as a ``k x k`` patch of the output and sums the overlaps: here the patches come from one
+    matmul ``(B, H*W, C) @ (C, channels*k*k)`` and ``F.fold`` sums them. oneDNN runs
+    transposed convs with 1 or 3 output channels slowly on CPUs (several times slower than
+    this, forward and backward; see ``benchmarks/README.md``); on other devices the library
+    conv is used. Chapter 06.
+    """
+
+    def forward(self, x: Tensor, output_size: list[int] | None = None) -> Tensor:
+        if (x.device.type != "cpu" or x.dim() != 4 or output_size is not None or self.groups != 1
+                or self.dilation != (1, 1) or self.output_padding != (0, 0)):
+            return super().forward(x, output_size)
+        B, C, H, W = x.shape
+        (k_h, k_w), (s_h, s_w), (p_h, p_w) = self.kernel_size, self.stride, self.padding
+        size = ((H - 1) * s_h - 2 * p_h + k_h, (W - 1) * s_w - 2 * p_w + k_w)
+        # (B, H*W, C): a view for channels-last input; one patch of channels*k*k values per input pixel
+        patches = x.permute(0, 2, 3, 1).reshape(B, H * W, C) @ self.weight.reshape(C, -1)
+        y = F.fold(patches.transpose(1, 2), size, self.kernel_size, stride=self.stride, padding=self.padding)
+        if self.bias is not None:
+            y = y + self.bias.to(y.dtype).view(1, -1, 1, 1)
+        return y.contiguous(memory_format=torch.channels_last) if _channels_last(x) else y
+
+
+def _channels_last(x: Tensor) -> bool:
+    return x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
+
+
+class _FlattenKeepingGradFormat(torch.autograd.Function):
+    """``x.flatten(1)`` whose backward returns the gradient in ``x``'s memory format."""
+
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(x: Tensor) -> Tensor:
+        return x.flatten(1)
+
+    @staticmethod
+    def setup_context(ctx, inputs: tuple[Tensor], output: Tensor) -> None:
+        (x,) = inputs
+        ctx.shape, ctx.channels_last = x.shape, _channels_last(x)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> Tensor:
+        # differentiable ops only: R1 and the gradient penalty backpropagate through this backward
+        grad = grad.reshape(ctx.shape)
+        return grad.contiguous(memory_format=torch.channels_last) if ctx.channels_last else grad
+
+
+class Flatten(nn.Flatten):
+    """D's ``(B, c, h, w) -> (B, c*h*w)``, whose gradient comes back in the input's memory format.
+
+    The values are ``nn.Flatten``'s, bit for bit. For channels-last features the plain
+    flatten's gradient comes back channels-first, and the backward of the LeakyReLU before
+    it, given a channels-last input and a channels-first gradient, leaves its fast path
+    (about 10x slower on a CPU, measured); one copy of the gradient avoids that. Chapter 06.
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.dim() != 4 or self.start_dim != 1 or self.end_dim != -1:
+            return super().forward(x)
+        return _FlattenKeepingGradFormat.apply(x)
+
+
 class DCGANGenerator(nn.Module):
     """G: ``z (B, z_dim) -> x_fake (B, channels, image_size, image_size)`` in ``[-1, 1]`` (chapter 06).
 
@@ -97,7 +197,7 @@ class DCGANGenerator(nn.Module):
         bias = norm != "batch"  # batch norm's shift makes a conv bias redundant
         c = width * 2 ** (k - 1)
         layers: list[nn.Module] = [
-            nn.ConvTranspose2d(z_dim, c, start, 1, 0, bias=bias),  # (B, z, 1, 1) -> (B, c, start, start)
+            LatentProjection(z_dim, c, start, bias=bias),  # (B, z, 1, 1) -> (B, c, start, start)
             *_norm_layer(norm, c),
             make_activation(activation),
         ]
@@ -105,7 +205,7 @@ class DCGANGenerator(nn.Module):
             layers += [nn.ConvTranspose2d(c, c // 2, 4, 2, 1, bias=bias), *_norm_layer(norm, c // 2),
                        make_activation(activation)]
             c //= 2
-        layers += [nn.ConvTranspose2d(c, channels, 4, 2, 1), nn.Tanh()]
+        layers += [ToImage(c, channels, 4, 2, 1), nn.Tanh()]  # (B, c, side/2, side/2) -> (B, channels, side, side)
         self.net = nn.Sequential(*layers)
         dcgan_init_(self)
         if norm == "spectral":
@@ -163,7 +263,7 @@ class DCGANDiscriminator(nn.Module):
         if minibatch_stddev:
             layers.append(MinibatchStdDev(stddev_group))
             c += 1
-        layers.append(nn.Flatten())  # (B, c, start, start) -> (B, c * start^2)
+        layers.append(Flatten())  # (B, c, start, start) -> (B, c * start^2)
         n_features = c * start * start
         if minibatch_discrimination:
             layers.append(MinibatchDiscrimination(n_features, n_kernels, kernel_dim))

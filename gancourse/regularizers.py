@@ -49,13 +49,17 @@ def gradient_penalty(
     generator: torch.Generator | None = None,
     target: float = 1.0,
     batch_dims: int = 1,
+    eps: Tensor | None = None,
 ) -> Tensor:
     """WGAN-GP's penalty ``E[(||grad_x D(x_hat)||_2 - target)^2]``, a scalar (chapters 07, 08).
 
     ``x_hat = eps * x_real + (1 - eps) * x_fake`` with one ``eps ~ U[0, 1]`` per sample,
-    drawn with ``generator`` (which must live on ``x_real``'s device). The norm runs
-    over every dim after the first ``batch_dims`` (1 for ``(B, ...)``, 2 for stacked
-    seeds ``(S, B, ...)``); the mean over all samples (and seeds). Multiply by lambda (10).
+    drawn with ``generator`` (which must live on ``x_real``'s device), or given as ``eps``
+    of shape ``(B, 1, ..., 1)`` (``(S, B, 1, ..., 1)`` for stacked seeds): the training loop
+    draws each seed's ``eps`` from that seed's generator, so that a batched run equals
+    separate runs. The norm runs over every dim after the first ``batch_dims`` (1 for
+    ``(B, ...)``, 2 for stacked seeds ``(S, B, ...)``); the mean over all samples (and seeds).
+    Multiply by lambda (10).
     """
     _check_batch_dims(x_real, batch_dims)
     if x_real.shape != x_fake.shape:
@@ -63,7 +67,12 @@ def gradient_penalty(
             f"x_real {tuple(x_real.shape)} and x_fake {tuple(x_fake.shape)} must have the same shape"
         )
     eps_shape = x_real.shape[:batch_dims] + (1,) * (x_real.dim() - batch_dims)  # (B, 1, ..., 1)
-    eps = torch.rand(eps_shape, generator=generator, device=x_real.device, dtype=x_real.dtype)
+    if eps is None:
+        eps = torch.rand(eps_shape, generator=generator, device=x_real.device, dtype=x_real.dtype)
+    elif generator is not None:
+        raise ValueError("pass either eps or a generator to draw it with, not both")
+    elif eps.shape != eps_shape:
+        raise ValueError(f"eps must have shape {tuple(eps_shape)} (one weight per sample), got {tuple(eps.shape)}")
     x_hat = eps * x_real.detach() + (1.0 - eps) * x_fake.detach()
     grad = _input_grad(D, x_hat)
     norms = grad.flatten(start_dim=batch_dims).norm(dim=-1)  # (B,) or (S, B)

@@ -57,9 +57,8 @@ class Randomness:
     ``S == 1``: one generator seeded with ``seeds[0]``; draws have shape ``(n, ...)``.
     ``S > 1``: generator ``s`` is seeded with ``seeds[s]`` and draws seed ``s``'s slice of
     ``(S, n, ...)`` in the same order a separate run would, so seed ``s`` of a batched run
-    sees the same data, ``z`` and instance noise as a run of seed ``s`` alone. The one
-    exception is WGAN-GP's interpolation weights, which the penalty draws for all seeds at
-    once from ``penalty_generator`` (a generator of its own when ``S > 1``).
+    sees the same data, ``z``, instance noise and WGAN-GP interpolation weights as a run of
+    seed ``s`` alone.
 
     The loop over seeds here only launches ``S`` random-number kernels per draw; all the
     arithmetic on the stacked tensors stays batched.
@@ -72,10 +71,6 @@ class Randomness:
         self.seeds = seeds
         self.device = torch.device(device)
         self.generators = [torch.Generator(device=self.device).manual_seed(s) for s in seeds]
-        if len(seeds) == 1:
-            self.penalty_generator = self.generators[0]
-        else:  # a stream of its own, so that the per-seed streams stay those of separate runs
-            self.penalty_generator = torch.Generator(device=self.device).manual_seed(seeds[0] + 2**32)
 
     @property
     def n_models(self) -> int:
@@ -97,6 +92,10 @@ class Randomness:
         """Latent noise ``(n, z_dim)`` or ``(S, n, z_dim)``, standard normal."""
         return self._draw(lambda g: torch.randn(n, z_dim, generator=g, device=self.device))
 
+    def uniform(self, shape: tuple[int, ...], dtype: torch.dtype | None = None) -> Tensor:
+        """``U[0, 1)`` of one seed's ``shape``: ``shape`` or ``(S, *shape)``, e.g. WGAN-GP's ``eps``."""
+        return self._draw(lambda g: torch.rand(shape, generator=g, device=self.device, dtype=dtype))
+
     def add_noise(self, x: Tensor, std: float) -> Tensor:
         """``x + std * N(0, 1)`` (instance noise), each seed's noise from its own generator."""
         if std == 0:
@@ -107,15 +106,13 @@ class Randomness:
 
     def state_dict(self) -> dict:
         """Generator states as CPU byte tensors, for checkpoints."""
-        return {"seeds": list(self.seeds), "generators": [g.get_state() for g in self.generators],
-                "penalty_generator": self.penalty_generator.get_state()}
+        return {"seeds": list(self.seeds), "generators": [g.get_state() for g in self.generators]}
 
     def load_state_dict(self, state: dict) -> None:
         if list(state["seeds"]) != self.seeds:
             raise ValueError(f"checkpoint was made with seeds {list(state['seeds'])}, this run has {self.seeds}")
         for g, s in zip(self.generators, state["generators"], strict=True):
             g.set_state(s.cpu())  # states must be CPU byte tensors, whatever map_location did
-        self.penalty_generator.set_state(state["penalty_generator"].cpu())
 
 
 def per_seed_loss(loss_fn: Callable[..., Tensor], n_seeds: int, *logits: Tensor, **kwargs) -> Tensor:

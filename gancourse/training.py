@@ -11,6 +11,11 @@ Every fix of the course is a field of :class:`TrainConfig`: the loss (chapters 0
 two learning rates and ``n_critic`` (04), gradient penalty, R1 and weight clipping (01, 07),
 instance noise, one-sided label smoothing, packing and unrolled G steps (08).
 
+This module holds the loop (:func:`train`, :func:`train_seeds`: chapters 00, 02-09), its
+configuration and what it returns; one step of the game (:func:`d_step`, :func:`g_step`,
+:func:`unrolled_g_step`, :func:`make_optimizer`) lives in :mod:`gancourse.steps` and is
+re-exported here, so ``training.d_step`` keeps working.
+
 Nothing in the loop waits for the device: per-step values go into a device-side
 :class:`~gancourse.history.History`, copied to the host every ``log_every`` steps; only
 then are they checked for NaN/Inf, shown in the progress bar and passed to ``callback``.
@@ -20,13 +25,11 @@ run, each seed as if it were alone (:func:`train_seeds`, :mod:`gancourse.seeds`)
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import NamedTuple
 
 import torch
 from torch import Tensor, nn
@@ -34,11 +37,16 @@ from tqdm.auto import tqdm
 
 from gancourse.checkpoint import load_checkpoint, save_checkpoint
 from gancourse.history import History
-from gancourse.losses import LOSSES, get_loss
-from gancourse.minibatch import pack
-from gancourse.regularizers import add_instance_noise, clip_weights_, gradient_penalty, instance_noise_std, r1_penalty
+from gancourse.losses import LOSSES
+from gancourse.regularizers import instance_noise_std
 from gancourse.runtime import default_device
-from gancourse.seeds import Randomness, SampleReal, grad_norm, init_models, n_models, per_seed_loss, per_seed_mean
+from gancourse.seeds import Randomness, SampleReal, init_models, n_models
+from gancourse.steps import DStats, GStats, d_step, g_step, make_optimizer, unrolled_g_step
+
+__all__ = [
+    "AMP_MODES", "LOSSES", "DStats", "GStats", "TrainConfig", "TrainResult", "TrainingDiverged",
+    "d_step", "g_step", "make_optimizer", "train", "train_seeds", "unrolled_g_step",
+]
 
 AMP_MODES = ("off", "bf16", "auto")
 
@@ -182,156 +190,20 @@ class TrainResult:
     """G steps done in total (resumed runs included)."""
 
 
-class DStats(NamedTuple):
-    """One D step: D's loss (without penalties), mean D(x), mean D(G(z)), gradient norm; each () or (S,)."""
-
-    d_loss: Tensor
-    d_real: Tensor
-    d_fake: Tensor
-    d_grad_norm: Tensor
-
-
-class GStats(NamedTuple):
-    """One G step: G's loss and gradient norm, each () or (S,)."""
-
-    g_loss: Tensor
-    g_grad_norm: Tensor
-
-
-def make_optimizer(params, lr: float, betas: tuple[float, float]) -> torch.optim.Adam:
-    """Adam with the fused kernel where the device has one (CUDA, CPU since torch 2.4, MPS), else foreach."""
-    params = list(params)
-    try:
-        return torch.optim.Adam(params, lr=lr, betas=betas, fused=True)
-    except RuntimeError:  # raised at construction when the parameters' device has no fused kernel
-        return torch.optim.Adam(params, lr=lr, betas=betas, foreach=True)
-
-
-def _params(opt: torch.optim.Optimizer) -> list[nn.Parameter]:
-    # the optimizer's list of the net's parameters: cheaper than walking the modules every step
-    return [p for group in opt.param_groups for p in group["params"]]
-
-
-def _autocast(amp: str, device: torch.device):
-    if amp == "bf16" or (amp == "auto" and device.type == "cuda"):
-        return torch.autocast(device.type, dtype=torch.bfloat16)
-    return contextlib.nullcontext()  # cheaper than entering a disabled autocast every step
-
-
-def _d_input(x: Tensor, noise_std: float, m: int, rng: Randomness | None, batch_dims: int) -> Tensor:
-    """What D sees: ``x`` plus instance noise, then packed by ``m`` (PacGAN)."""
-    if noise_std:
-        x = rng.add_noise(x, noise_std) if rng is not None else add_instance_noise(x, noise_std)
-    return pack(x, m, batch_dims) if m > 1 else x
-
-
-def d_step(G: nn.Module, D: nn.Module, opt_d: torch.optim.Optimizer, x_real: Tensor, z: Tensor,
-           config: TrainConfig, rng: Randomness | None = None, noise_std: float = 0.0) -> DStats:
-    """One update of D (every seed of a stacked D) on a real batch and ``G(z)``. Chapters 01, 02, 04, 07, 08.
-
-    ``x_real``: ``(n, ...)`` (stacked: ``(S, n, ...)``), ``n = batch_size * pack`` samples; ``z``: ``(n, z_dim)``
-    (``(S, n, z_dim)``). ``rng`` draws instance noise and WGAN-GP's interpolation weights
-    (the global generator if None); ``opt_d`` holds D's parameters (its list is the one whose
-    gradient norm is taken). Returns :class:`DStats`; ``d_loss`` leaves penalties out, so for
-    the Wasserstein loss ``-d_loss`` is the critic's estimate of the distance.
-    """
-    S = n_models(G, D)
-    batch_dims = 1 if S == 1 else 2
-    loss = get_loss(config.loss)
-    with _autocast(config.amp, x_real.device):
-        with torch.no_grad():
-            x_fake = G(z)  # G is not updated here: no graph through it
-        real_in = _d_input(x_real, noise_std, config.pack, rng, batch_dims)
-        fake_in = _d_input(x_fake, noise_std, config.pack, rng, batch_dims)
-        real_logits, fake_logits = D(real_in).float(), D(fake_in).float()  # losses in float32 under autocast
-        # (1) Update D: maximize log D(x) + log(1 - D(G(z))), i.e. minimise loss.d (its own form per loss)
-        smoothing = {"real_label": 1.0 - config.label_smoothing} if config.label_smoothing else {}
-        d_loss = per_seed_loss(loss.d, S, real_logits, fake_logits, **smoothing)  # () or (S,)
-        # Summed over seeds: seed s's parameters only enter seed s's loss, so each gets exactly its own
-        # gradient. The penalties average over seeds and samples, hence the factor S.
-        objective = d_loss.sum()
-        if config.gp_weight:
-            generator = rng.penalty_generator if rng is not None else None
-            objective = objective + S * config.gp_weight * gradient_penalty(
-                D, real_in, fake_in, generator=generator, batch_dims=batch_dims)
-        if config.r1_weight:
-            objective = objective + S * config.r1_weight / 2 * r1_penalty(D, real_in, batch_dims=batch_dims)
-    opt_d.zero_grad(set_to_none=True)
-    objective.backward()
-    d_grad_norm = grad_norm(_params(opt_d), S)
-    opt_d.step()
-    if config.clip_value is not None:
-        clip_weights_(D, config.clip_value)
-    return DStats(d_loss.detach(), per_seed_mean(real_logits.detach().sigmoid(), S),
-                  per_seed_mean(fake_logits.detach().sigmoid(), S), d_grad_norm)
-
-
-def g_step(G: nn.Module, D: nn.Module, opt_g: torch.optim.Optimizer, z: Tensor, config: TrainConfig,
-           rng: Randomness | None = None, noise_std: float = 0.0) -> GStats:
-    """One update of G against the current D, on ``G(z)`` with ``z`` ``(n, z_dim)`` or ``(S, n, z_dim)``.
-
-    Chapters 01, 02, 04, 07, 08. Only ``opt_g``'s parameters get gradients: D is not changed and
-    its weight gradients are not even computed.
-    """
-    S = n_models(G, D)
-    batch_dims = 1 if S == 1 else 2
-    loss = get_loss(config.loss)
-    params = _params(opt_g)
-    with _autocast(config.amp, z.device):
-        x_fake = G(z)
-        fake_logits = D(_d_input(x_fake, noise_std, config.pack, rng, batch_dims)).float()
-        # (2) Update G: maximize log D(G(z)) (non-saturating; "minimax" minimises log(1 - D(G(z))) instead)
-        g_loss = per_seed_loss(loss.g, S, fake_logits)  # () or (S,)
-    opt_g.zero_grad(set_to_none=True)
-    # inputs=: only G's gradients; D's weight gradients would be computed and thrown away
-    g_loss.sum().backward(inputs=params)
-    g_grad_norm = grad_norm(params, S)
-    opt_g.step()
-    return GStats(g_loss.detach(), g_grad_norm)
-
-
-def _state_tensors(D: nn.Module, opt_d: torch.optim.Optimizer) -> list[Tensor]:
-    tensors = [*D.parameters(), *D.buffers()]
-    for state in opt_d.state.values():
-        tensors += [v for v in state.values() if isinstance(v, Tensor)]
-    return tensors
-
-
-def unrolled_g_step(G: nn.Module, D: nn.Module, opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer,
-                    z: Tensor, draw: Callable[[], tuple[Tensor, Tensor]], config: TrainConfig,
-                    rng: Randomness | None = None, noise_std: float = 0.0) -> GStats:
-    """G's step on ``G(z)`` against D unrolled ``config.unrolled_steps`` steps ahead (Metz et al. 2017). Chapter 08.
-
-    D's weights, buffers and optimizer state are saved, D takes ``k`` extra steps on batches
-    from ``draw() -> (x_real, z)``, G steps against that look-ahead D, and D is restored.
-    First-order version: G's gradient treats the unrolled D's weights as constants, i.e. it
-    leaves out the second-order terms through D's updates that the paper backpropagates.
-    """
-    state = _state_tensors(D, opt_d)
-    saved = [t.detach().clone() for t in state]
-    for _ in range(config.unrolled_steps):
-        d_step(G, D, opt_d, *draw(), config, rng, noise_std)
-    stats = g_step(G, D, opt_g, z, config, rng, noise_std)
-    with torch.no_grad():
-        torch._foreach_copy_(state, saved)
-    return stats
-
-
 # The order in which the loop computes the records: the first non-finite one is where training broke.
 _CHECK_ORDER = ("d_loss", "d_real", "d_fake", "d_grad_norm", "g_loss", "g_grad_norm")
 _WHAT = {"d_loss": "D's loss", "d_real": "D's output on real data", "d_fake": "D's output on fake data",
          "d_grad_norm": "D's gradient norm", "g_loss": "G's loss", "g_grad_norm": "G's gradient norm"}
 
 
-def _check_finite(history: History, first_row: int, config: TrainConfig, seeds: list[int]) -> int:
-    """Raise :class:`TrainingDiverged` at the first NaN/Inf in rows ``first_row:``; return the rows checked."""
-    n = len(history)
-    if n == first_row:
-        return n
+def _divergence(history: History, first_row: int, config: TrainConfig, seeds: list[int]) -> TrainingDiverged | None:
+    """The :class:`TrainingDiverged` for the first NaN/Inf in rows ``first_row:`` of ``history``, or None."""
+    if len(history) == first_row:
+        return None
     rows = torch.stack([history[k][first_row:] for k in _CHECK_ORDER], dim=1)  # (T, 6) or (T, 6, S)
     bad = ~torch.isfinite(rows)
     if not bad.any():
-        return n
+        return None
     t = int(bad.flatten(1).any(dim=1).nonzero()[0])
     k = int(bad[t].reshape(len(_CHECK_ORDER), -1).any(dim=1).nonzero()[0])
     key, step = _CHECK_ORDER[k], int(history.steps[first_row + t])
@@ -345,7 +217,7 @@ def _check_finite(history: History, first_row: int, config: TrainConfig, seeds: 
         fixes.append(f"constrain the {config.loss} critic (gp_weight=10 or clip_value=0.01)")
     if config.amp != "off":
         fixes.append("train in float32 (amp='off')")
-    raise TrainingDiverged(
+    return TrainingDiverged(
         f"training diverged at step {step}: {_WHAT[key]} ({key}) became {value}"
         + (f" for seed(s) {bad_seeds}" if bad_seeds else "")
         + f", the first non-finite value, in network {net}. Try: " + "; ".join(fixes) + ".",
@@ -385,7 +257,8 @@ def train(G: nn.Module, D: nn.Module, data: Tensor | SampleReal, config: TrainCo
     flush with the number of G steps done. ``resume_from`` continues a checkpointed run
     exactly (same numbers as an uninterrupted run). For stacked models (``n_models=S``)
     seed ``s`` draws from ``seeds[s]`` (default ``config.seed + s``). Raises
-    :class:`TrainingDiverged` at the first flush after a NaN/Inf.
+    :class:`TrainingDiverged` at the first flush after a NaN/Inf, after ``callback`` has seen
+    that flush (so a :class:`~gancourse.health.HealthMonitor` can report the divergence).
     """
     device = torch.device(device) if device is not None else default_device()
     S = n_models(G, D)
@@ -436,12 +309,17 @@ def train(G: nn.Module, D: nn.Module, data: Tensor | SampleReal, config: TrainCo
         save = config.checkpoint_every is not None and (done % config.checkpoint_every == 0 or done == config.steps)
         if done % config.log_every == 0 or done == config.steps or save:
             history.flush()  # the one host sync, every log_every steps
-            checked = _check_finite(history, checked, config, seeds)
+            diverged = _divergence(history, checked, config, seeds)
+            checked = len(history)
             bar.update(done - bar.n)
             bar.set_postfix({k: f"{history[k][-1].mean():.3g}" for k in ("d_loss", "g_loss", "d_real", "d_fake")},
                             refresh=False)
+            # the callback sees the rows with the NaN first, so that a live monitor can name the symptom
             if callback is not None:
                 callback(done, history, G, D)
+            if diverged is not None:
+                bar.close()
+                raise diverged
         if save:
             save_checkpoint(config.checkpoint_path, {
                 "G": G.state_dict(), "D": D.state_dict(), "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 from torch.testing import assert_close
 
-from gancourse.dcgan import DCGANDiscriminator, DCGANGenerator
+from gancourse.dcgan import DCGANDiscriminator, DCGANGenerator, Flatten, LatentProjection, ToImage
 from gancourse.losses import LOSSES
 from gancourse.minibatch import MinibatchDiscrimination, MinibatchStdDev, pack
 from gancourse.mlp import MLPDiscriminator, MLPGenerator, stack_models
@@ -186,6 +186,100 @@ def test_dcgan_errors_say_what_is_expected():
         DCGANGenerator(width=8)(torch.zeros(4, 32))
     with pytest.raises(ValueError, match="spectral"):
         DCGANDiscriminator(norm="group")
+
+
+def _library_copy(layer: nn.ConvTranspose2d) -> nn.ConvTranspose2d:
+    """The plain nn.ConvTranspose2d with ``layer``'s arguments and weights: the reference."""
+    ref = nn.ConvTranspose2d(layer.in_channels, layer.out_channels, layer.kernel_size, layer.stride, layer.padding,
+                             bias=layer.bias is not None)
+    ref.load_state_dict(layer.state_dict())
+    return ref
+
+
+@pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last])
+@pytest.mark.parametrize("bias", [False, True])
+def test_latent_projection_is_the_transposed_conv_on_a_1x1_input(memory_format, bias):
+    torch.manual_seed(8)
+    layer = LatentProjection(6, 5, 7, bias=bias)
+    if bias:
+        nn.init.normal_(layer.bias)
+    ref = _library_copy(layer)
+    layer.to(memory_format=memory_format)
+    z = torch.randn(4, 6, 1, 1)
+    z_ref = z.clone().requires_grad_(True)
+    z = z.requires_grad_(True)
+    out, expected = layer(z), ref(z_ref)
+    assert_close(out, expected)
+    assert out.is_contiguous(memory_format=memory_format)  # no reorder for the next layer
+    grad_out = torch.randn_like(expected)
+    out.backward(grad_out)
+    expected.backward(grad_out)
+    assert_close(z.grad, z_ref.grad)
+    for p, q in zip(layer.parameters(), ref.parameters(), strict=True):
+        assert_close(p.grad, q.grad)
+
+
+@pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last])
+@pytest.mark.parametrize("channels, side", [(1, 7), (3, 8)])
+def test_to_image_is_the_transposed_conv(memory_format, channels, side):
+    torch.manual_seed(9)
+    layer = ToImage(6, channels, 4, 2, 1)
+    nn.init.normal_(layer.bias)
+    ref = _library_copy(layer)
+    layer.to(memory_format=memory_format)
+    x = torch.randn(4, 6, side, side).contiguous(memory_format=memory_format).requires_grad_(True)
+    x_ref = x.detach().contiguous().requires_grad_(True)
+    out, expected = layer(x), ref(x_ref)
+    assert out.shape == (4, channels, 2 * side, 2 * side)
+    assert_close(out, expected)
+    assert out.is_contiguous(memory_format=memory_format)
+    grad_out = torch.randn_like(expected)
+    out.backward(grad_out)
+    expected.backward(grad_out)
+    assert_close(x.grad, x_ref.grad)
+    for p, q in zip(layer.parameters(), ref.parameters(), strict=True):
+        assert_close(p.grad, q.grad)
+
+
+@pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last])
+def test_flatten_equals_nn_flatten_and_hands_back_the_gradient_in_the_input_format(memory_format):
+    torch.manual_seed(11)
+    head = nn.Linear(3 * 4 * 4, 1)
+    seen = []
+
+    def D(flatten, x):  # a critic whose input gradient passes through the flatten's backward
+        features = torch.nn.functional.leaky_relu(x, 0.2)
+        features.register_hook(seen.append)  # the gradient the flatten hands back
+        return head(flatten(features))
+
+    x = torch.randn(5, 3, 4, 4).contiguous(memory_format=memory_format)
+    assert torch.equal(Flatten()(x), nn.Flatten()(x))
+    # R1-style double backward: the penalty on the input gradient, backpropagated into D's weights
+    penalties = []
+    for flatten in (Flatten(), nn.Flatten()):
+        x_in = x.clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad(D(flatten, x_in).sum(), x_in, create_graph=True)
+        penalties.append(grad.square().sum())
+    assert seen[0].is_contiguous(memory_format=memory_format)
+    assert_close(seen[0], seen[1])
+    assert_close(penalties[0], penalties[1])
+    (w_ours,) = torch.autograd.grad(penalties[0], head.weight)
+    (w_ref,) = torch.autograd.grad(penalties[1], head.weight)
+    assert_close(w_ours, w_ref)
+
+
+def test_dcgan_generator_layers_keep_the_transposed_conv_init_and_spectral_norm():
+    """Both fast layers are ConvTranspose2d subclasses: DCGAN's init and spectral norm treat them as before."""
+    torch.manual_seed(10)
+    G = DCGANGenerator(z_dim=16, width=32)
+    first, last = G.net[0], G.net[-2]
+    assert isinstance(first, LatentProjection) and isinstance(last, ToImage)
+    assert first.weight.shape == (16, 64, 7, 7) and last.weight.shape == (32, 1, 4, 4)
+    assert 0.018 < first.weight.std() < 0.022
+    G_sn = DCGANGenerator(z_dim=16, width=32, norm="spectral")
+    assert nn.utils.parametrize.is_parametrized(G_sn.net[0], "weight")
+    assert nn.utils.parametrize.is_parametrized(G_sn.net[-2], "weight")
+    assert G_sn(torch.randn(4, 16)).shape == (4, 1, 28, 28)
 
 
 def test_dcgan_channels_last_and_autocast():

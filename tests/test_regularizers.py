@@ -77,6 +77,34 @@ def test_gradient_penalty_interpolates_like_a_naive_loop():
     assert_close(gp, torch.stack(naive).mean())
 
 
+def test_gradient_penalty_with_given_eps_equals_the_drawn_one_and_the_naive_formula():
+    """eps given per sample (here per seed and sample) = eps drawn from a generator; checked against
+    D(x) = sum(x^2) per seed, whose input gradient at x_hat is 2 x_hat."""
+
+    def D(x):
+        return x.square().sum(-1, keepdim=True)
+
+    gen = torch.Generator().manual_seed(9)
+    x_real, x_fake = torch.randn(3, 5, 2, generator=gen), torch.randn(3, 5, 2, generator=gen)
+    eps = torch.rand(3, 5, 1, generator=torch.Generator().manual_seed(10))
+    given = gradient_penalty(D, x_real, x_fake, eps=eps, batch_dims=2)
+    drawn = gradient_penalty(D, x_real, x_fake, generator=torch.Generator().manual_seed(10), batch_dims=2)
+    x_hat = eps * x_real + (1 - eps) * x_fake
+    assert_close(given, ((2 * x_hat.norm(dim=-1) - 1) ** 2).mean())
+    assert_close(given, drawn)
+    other = gradient_penalty(D, x_real, x_fake, eps=eps.flip(1), batch_dims=2)
+    assert not torch.allclose(other, given)  # eps is really used
+
+
+def test_gradient_penalty_rejects_a_wrong_eps():
+    D = linear_d(2, W)
+    x = torch.zeros(4, 2)
+    with pytest.raises(ValueError, match=r"eps must have shape \(4, 1\)"):
+        gradient_penalty(D, x, x, eps=torch.rand(4))
+    with pytest.raises(ValueError, match="not both"):
+        gradient_penalty(D, x, x, generator=torch.Generator(), eps=torch.rand(4, 1))
+
+
 def test_penalties_backpropagate_into_d():
     """d/dw (||w|| - 1)^2 = 2 (||w|| - 1) w / ||w||: needs create_graph=True."""
     D = linear_d(2, W)

@@ -11,6 +11,7 @@ from torch import nn
 from torch.testing import assert_close
 
 from gancourse import datasets, dcgan, losses, mlp
+from gancourse.health import HealthMonitor
 from gancourse.minibatch import pack
 from gancourse.seeds import Randomness, init_models
 from gancourse.training import LOSSES, TrainConfig, TrainingDiverged, d_step, g_step, train, unrolled_g_step
@@ -253,6 +254,23 @@ def test_nan_in_D_is_reported_at_its_step_and_network():
     with pytest.raises(TrainingDiverged, match=r"step 3: D's loss \(d_loss\).*network D") as info:
         train(G, D, datasets.ring().sample, cfg(steps=10, log_every=5), device=CPU)
     assert (info.value.step, info.value.key, info.value.network) == (3, "d_loss", "D")
+
+
+def test_the_callback_sees_the_diverged_flush_before_training_diverged_is_raised():
+    """A live HealthMonitor gets to print its "diverged" symptom: the callback runs, then the loop raises."""
+    G, D = tiny_mlp()
+    D = NaNAfter(D, n=3 * 3)  # NaN from step 3 on: the flush after step 5 holds it
+    calls, monitor = [], HealthMonitor(window=4, osc_smooth=2, verbose=False)
+
+    def callback(step, history, G, D):
+        calls.append(step)
+        monitor(step, history, G, D)
+
+    with pytest.raises(TrainingDiverged) as info:
+        train(G, D, datasets.ring().sample, cfg(steps=10, log_every=5), device=CPU, callback=callback)
+    assert calls == [5]  # the diverged flush, and nothing after the raise
+    assert [s.name for s in monitor.symptoms] == ["diverged"]
+    assert monitor.symptoms[0].step == info.value.step == 3
 
 
 def test_nan_in_G_step_is_reported_as_G():
