@@ -14,6 +14,7 @@ import gzip
 import math
 import os
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,22 +55,31 @@ class Mixture:
     def sample(
         self,
         n: int,
-        generator: torch.Generator | None = None,
+        generator: torch.Generator | Sequence[torch.Generator] | None = None,
         device: torch.device | str | None = None,
     ) -> torch.Tensor:
         """``n`` points, shape ``(n, 2)``, float32, on ``device`` (default: the generator's, else CPU).
 
         Mode choice and offsets come from ``generator``, which must live on the
-        same device as the output (as ``torch.randn`` requires).
+        same device as the output (as ``torch.randn`` requires). Given a list of ``S``
+        generators, returns ``(S, n, 2)`` whose slice ``s`` is exactly
+        ``sample(n, generators[s])``: the batches of ``S`` seeds in one gather (chapters 03, 08).
         """
         if n < 0:
             raise ValueError(f"n must be >= 0, got {n}")
+        many = generator is not None and not isinstance(generator, torch.Generator)
+        generators = list(generator) if many else [generator]
         if device is None:
-            device = generator.device if generator is not None else "cpu"
-        centers = self.centers.to(device)
-        k = torch.randint(len(centers), (n,), generator=generator, device=device)
-        noise = torch.randn(n, 2, generator=generator, device=device)
-        return centers[k] + self.std * noise
+            device = generators[0].device if generators[0] is not None else "cpu"
+        k = torch.empty(len(generators), n, dtype=torch.long, device=device)
+        noise = torch.empty(len(generators), n, 2, device=device)
+        for s, g in enumerate(generators):  # each seed's draws in the order of its own run: modes, then offsets
+            torch.randint(len(self.centers), (n,), generator=g, out=k[s])
+            torch.randn(n, 2, generator=g, out=noise[s])
+        x = self.centers.to(device)[k] + self.std * noise
+        return x if many else x[0]
+
+    sample.accepts_generator_list = True  # Randomness draws every seed's batch with one call
 
 
 def ring(radius: float = 1.0, n_modes: int = 8, std: float = 0.01) -> Mixture:

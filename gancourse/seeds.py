@@ -25,7 +25,11 @@ import torch
 from torch import Tensor, nn
 
 SampleReal = Callable[[int, torch.Generator], Tensor]
-"""A data source ``sample_real(n, generator) -> (n, ...)``, e.g. ``datasets.ring().sample``."""
+"""A data source ``sample_real(n, generator) -> (n, ...)``, e.g. ``datasets.ring().sample``.
+
+A sampler whose ``accepts_generator_list`` attribute is true (``Mixture.sample``) also takes a
+list of ``S`` generators and returns ``(S, n, ...)``, slice ``s`` drawn from generator ``s``:
+:class:`Randomness` then draws all seeds' batches in one call instead of ``S``."""
 
 
 def n_models(G: nn.Module, D: nn.Module) -> int:
@@ -81,16 +85,27 @@ class Randomness:
             return fn(self.generators[0])
         return torch.stack([fn(g) for g in self.generators])  # (S, n, ...)
 
+    def _fill(self, draw: Callable[..., Tensor], shape: tuple[int, ...], dtype: torch.dtype | None = None) -> Tensor:
+        """``draw(shape, generator=g, ...)`` per seed, each written into its slice: ``shape`` or ``(S, *shape)``."""
+        if len(self.generators) == 1:
+            return draw(shape, generator=self.generators[0], device=self.device, dtype=dtype)
+        out = torch.empty((len(self.generators), *shape), device=self.device, dtype=dtype)
+        for s, g in enumerate(self.generators):  # in place: no stack of S draws
+            draw(shape, generator=g, out=out[s])
+        return out
+
     def real(self, data: Tensor | SampleReal, n: int) -> Tensor:
         """``n`` real samples per seed: rows of ``data`` at random indices, or ``data(n, generator)``."""
         if isinstance(data, Tensor):
             # indices per seed, then one gather for all seeds: (n,) or (S, n) -> (n, ...) or (S, n, ...)
-            return data[self._draw(lambda g: torch.randint(len(data), (n,), generator=g, device=data.device))]
+            return data[self._fill(lambda shape, **kw: torch.randint(len(data), shape, **kw), (n,), torch.long)]
+        if len(self.generators) > 1 and getattr(data, "accepts_generator_list", False):
+            return data(n, self.generators).to(self.device)
         return self._draw(lambda g: data(n, g).to(self.device))
 
     def z(self, n: int, z_dim: int) -> Tensor:
         """Latent noise ``(n, z_dim)`` or ``(S, n, z_dim)``, standard normal."""
-        return self._draw(lambda g: torch.randn(n, z_dim, generator=g, device=self.device))
+        return self._fill(torch.randn, (n, z_dim))
 
     def uniform(self, shape: tuple[int, ...], dtype: torch.dtype | None = None) -> Tensor:
         """``U[0, 1)`` of one seed's ``shape``: ``shape`` or ``(S, *shape)``, e.g. WGAN-GP's ``eps``."""

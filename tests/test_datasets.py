@@ -46,6 +46,14 @@ def test_sampling_repeats_with_the_same_generator_and_differs_otherwise():
         datasets.ring().sample(-1)
 
 
+def test_sampling_with_a_list_of_generators_stacks_each_generators_own_sample():
+    mixture = datasets.grid()
+    together = mixture.sample(50, [torch.Generator().manual_seed(s) for s in (1, 2, 3)])
+    assert together.shape == (3, 50, 2)
+    for i, s in enumerate((1, 2, 3)):
+        assert torch.equal(together[i], mixture.sample(50, torch.Generator().manual_seed(s)))
+
+
 def test_missing_fashion_mnist_names_the_debian_package_and_the_download_option(tmp_path):
     with pytest.raises(datasets.DatasetNotFoundError, match="dataset-fashion-mnist.*download=True"):
         datasets.fashion_mnist(root=tmp_path, debian_dir=tmp_path / "nowhere")

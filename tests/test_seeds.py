@@ -41,9 +41,11 @@ def test_init_models_is_seeded_and_leaves_the_global_generator_alone():
     assert not torch.equal(next(G3.parameters()), next(G1.parameters()))
 
 
-@pytest.mark.parametrize("source", ["sampler", "tensor"])
+@pytest.mark.parametrize("source", ["mixture", "sampler", "tensor"])
 def test_each_seed_draws_the_numbers_of_a_run_with_that_seed_alone(source):
-    data = datasets.ring().sample if source == "sampler" else torch.randn(100, 2)
+    # a Mixture draws every seed's batch in one call; any other sampler is called once per seed
+    data = {"mixture": datasets.ring().sample, "sampler": lambda n, g: datasets.ring().sample(n, g),
+            "tensor": torch.randn(100, 2)}[source]
     together, alone = Randomness(SEEDS, CPU), [Randomness([s], CPU) for s in SEEDS]
     for _ in range(2):  # the streams stay aligned over successive draws
         real, z = together.real(data, 10), together.z(10, 4)
