@@ -59,7 +59,27 @@ class StackedLinear(nn.Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, n_models={self.n_models}"
 
     def forward(self, x: Tensor) -> Tensor:
+        if self.out_features == 1:
+            # D's output layer: one dot product per sample. A bmm with one output column runs at a
+            # fraction of the CPU's speed; multiply-and-sum takes half the time, forward and backward.
+            return (x * self.weight.mT).sum(dim=-1, keepdim=True) + self.bias
         return torch.baddbmm(self.bias, x, self.weight)
+
+
+class ScalarLinear(nn.Linear):
+    """``nn.Linear(in_features, 1)``, D's output layer, as one dot product per sample.
+
+    Same parameters, initialisation and state dict as ``nn.Linear``; the logit is computed
+    as a multiply-and-sum, as :class:`StackedLinear` does for one output, so that a seed
+    of a stacked D and the same seed alone round alike (and both skip the slow one-column
+    matmul on a CPU).
+    """
+
+    def __init__(self, in_features: int) -> None:
+        super().__init__(in_features, 1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return (x * self.weight).sum(dim=-1, keepdim=True) + self.bias
 
 
 class StackedBatchNorm1d(nn.BatchNorm1d):
@@ -97,7 +117,7 @@ class _MLP(nn.Module):
     def _linear(self, in_features: int, out_features: int) -> nn.Module:
         if self.stacked:
             return StackedLinear(in_features, out_features, self.n_models)
-        return nn.Linear(in_features, out_features)
+        return ScalarLinear(in_features) if out_features == 1 else nn.Linear(in_features, out_features)
 
     def _check_input(self, x: Tensor, what: str) -> None:
         if self.stacked:

@@ -10,7 +10,7 @@ from torch.testing import assert_close
 from gancourse.dcgan import DCGANDiscriminator, DCGANGenerator, Flatten, LatentProjection, ToImage
 from gancourse.losses import LOSSES
 from gancourse.minibatch import MinibatchDiscrimination, MinibatchStdDev, pack
-from gancourse.mlp import MLPDiscriminator, MLPGenerator, stack_models
+from gancourse.mlp import MLPDiscriminator, MLPGenerator, ScalarLinear, StackedLinear, stack_models
 
 S = 3  # seeds
 
@@ -330,3 +330,14 @@ def test_one_step_gives_finite_gradients(kind, loss_name):
     loss.g(D(G(z))).backward()
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in G.parameters())
     assert any(p.grad.abs().sum() > 0 for p in G.parameters())
+
+
+def test_D_output_layers_are_linear_layers_with_one_output():
+    """ScalarLinear (one seed) and StackedLinear with one output compute nn.Linear's logit as a dot product."""
+    layer = ScalarLinear(6)
+    x = torch.randn(5, 6)
+    assert_close(layer(x), torch.nn.functional.linear(x, layer.weight, layer.bias))
+    assert set(layer.state_dict()) == {"weight", "bias"} and layer.weight.shape == (1, 6)
+    stacked = StackedLinear(6, 1, n_models=3)
+    xs = torch.randn(3, 5, 6)
+    assert_close(stacked(xs), torch.baddbmm(stacked.bias, xs, stacked.weight))
