@@ -7,13 +7,17 @@ Prints one figure per line as ``name: value``:
   batched run (:func:`gancourse.training.train_seeds`), same steps.
 * ``dcgan_<device>_speedup_vs_reference``: the engine's DCGAN 28x28 training throughput
   (images/s) on Fashion-MNIST, divided by that of a plain loop written the way
-  pytorch/examples ``dcgan/main.py`` writes it (``DataLoader`` over a ``TensorDataset``,
-  ``BCELoss`` on sigmoid outputs, ``.item()`` logging every step), same models, batch
-  size and precision, in the same process.
+  pytorch/examples ``dcgan/main.py`` writes it: its data pipeline (a ``DataLoader`` with
+  its default 2 worker processes over a dataset that turns each image into a PIL image and
+  applies ``Resize``, ``ToTensor``, ``Normalize``), ``BCELoss`` on sigmoid outputs,
+  ``.item()`` logging every step; same models, batch size and precision, in the same process.
+* ``dcgan_<device>_speedup_vs_reference_in_memory``: the same against that loop fed from a
+  ``DataLoader`` over a ``TensorDataset`` of ready tensors, a stronger baseline than the
+  example: what is left is the training step itself.
 
-``--quick`` runs a shorter version, ``--save`` also writes the output to
-``benchmarks/results/<device>.txt``, ``--threads N`` sets ``torch.set_num_threads``,
-``--profile`` adds where the DCGAN time goes: FLOPs per step of each loop
+``--quick`` runs a shorter version (``--smoke``: a few steps, to check that it runs),
+``--save`` also writes the output to ``benchmarks/results/<device>.txt``, ``--threads N``
+sets ``torch.set_num_threads``, ``--profile`` adds where the DCGAN time goes: FLOPs per step of each loop
 (``torch.utils.flop_counter``) and the share of CPU time in the convolution layers' kernels
 (``torch.profiler``). Timings on a shared machine are noisy: each side is timed ``--repeats``
 times, interleaved, and the best time of each side is used; the load average is printed
@@ -28,11 +32,12 @@ import os
 import platform
 import re
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from gancourse import datasets, dcgan, mlp
 from gancourse.runtime import default_device
@@ -101,63 +106,103 @@ def bench_seeds(device: torch.device, n_seeds: int, steps: int, repeats: int, wi
 # ---------------------------------------------------------------- DCGAN on Fashion-MNIST
 
 
-def reference_dcgan_loop(netG: nn.Module, netD: nn.Module, images: torch.Tensor, device: torch.device,
-                         batch_size: int, steps: int, nz: int, log: list[str]) -> None:
+class RecipeImages(Dataset):
+    """Grey 28x28 images served the way torchvision's ``FashionMNIST`` serves them to the PyTorch example.
+
+    ``__getitem__`` makes a PIL image from the uint8 pixels and applies the example's
+    transform (``Resize``, ``ToTensor``, ``Normalize((0.5,), (0.5,))``), one sample at a time,
+    as ``torchvision.datasets.FashionMNIST`` does; built from the tensors the course already
+    has, so it runs whether the data came from ``data/``, the Debian package or nowhere.
+    """
+
+    def __init__(self, images: torch.Tensor, image_size: int = 28) -> None:
+        from torchvision import transforms
+
+        self.pixels = ((images.squeeze(1) + 1) * 127.5).round().to(torch.uint8)  # back to the IDX file's bytes
+        self.transform = transforms.Compose([transforms.Resize(image_size), transforms.ToTensor(),
+                                             transforms.Normalize((0.5,), (0.5,))])
+
+    def __len__(self) -> int:
+        return len(self.pixels)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        from PIL import Image
+
+        return self.transform(Image.fromarray(self.pixels[i].numpy(), mode="L")), 0
+
+
+def recipe_batches(images: torch.Tensor, batch_size: int, workers: int = 2) -> Iterator:
+    """The example's data pipeline, started: ``DataLoader(dataset, batch_size, shuffle=True, num_workers=2)``.
+
+    Its ``--workers`` default is 2. The iterator is made (worker processes started) before
+    the caller times anything, and restarts at the end of an epoch as the example's loop does.
+    """
+    loader = DataLoader(RecipeImages(images), batch_size=batch_size, shuffle=True, num_workers=workers, drop_last=True)
+    while True:
+        yield from loader
+
+
+def in_memory_batches(images: torch.Tensor, batch_size: int) -> Iterator:
+    """A stronger baseline than the example: a ``DataLoader`` over a ``TensorDataset`` of ready tensors."""
+    loader = DataLoader(TensorDataset(images), batch_size=batch_size, shuffle=True, drop_last=True)
+    while True:
+        yield from loader
+
+
+def reference_dcgan_loop(netG: nn.Module, netD: nn.Module, batches: Iterator, device: torch.device, steps: int,
+                         nz: int, log: list[str]) -> None:
     """``steps`` iterations written the way pytorch/examples ``dcgan/main.py`` writes its loop.
 
-    A ``DataLoader`` over a ``TensorDataset``, ``BCELoss`` on sigmoid outputs, fresh labels
-    every step, ``zero_grad``, and a log line built from ``.item()`` every iteration. The
-    nets are the course's (raw logits), so the sigmoid is applied here.
+    ``batches`` yields ``(images, labels)`` from a ``DataLoader`` (:func:`recipe_batches` or
+    :func:`in_memory_batches`); each batch is moved to ``device``; ``BCELoss`` on sigmoid
+    outputs, fresh labels every step, ``zero_grad``, one fake batch for the D and the G step,
+    and a log line built from ``.item()`` every iteration. The nets are the course's (raw
+    logits), so the sigmoid is applied here.
     """
-    dataloader = DataLoader(TensorDataset(images), batch_size=batch_size, shuffle=True, drop_last=True)
     criterion = nn.BCELoss()
     optimizerD = torch.optim.Adam(netD.parameters(), lr=0.0002, betas=(0.5, 0.999))
     optimizerG = torch.optim.Adam(netG.parameters(), lr=0.0002, betas=(0.5, 0.999))
     real_label, fake_label = 1.0, 0.0
-    i = 0
-    while i < steps:
-        for data in dataloader:
-            if i == steps:
-                break
-            ############################
-            # (1) Update D network: maximize log(D(x)) + log(1 - D(G(z)))
-            ###########################
-            # train with real
-            netD.zero_grad()
-            real_cpu = data[0].to(device)
-            b_size = real_cpu.size(0)
-            label = torch.full((b_size,), real_label, dtype=real_cpu.dtype, device=device)
-            output = torch.sigmoid(netD(real_cpu)).view(-1)
-            errD_real = criterion(output, label)
-            errD_real.backward()
-            D_x = output.mean().item()
-            # train with fake
-            noise = torch.randn(b_size, nz, device=device)
-            fake = netG(noise)
-            label.fill_(fake_label)
-            output = torch.sigmoid(netD(fake.detach())).view(-1)
-            errD_fake = criterion(output, label)
-            errD_fake.backward()
-            D_G_z1 = output.mean().item()
-            errD = errD_real + errD_fake
-            optimizerD.step()
-            ############################
-            # (2) Update G network: maximize log(D(G(z)))
-            ###########################
-            netG.zero_grad()
-            label.fill_(real_label)  # fake labels are real for generator cost
-            output = torch.sigmoid(netD(fake)).view(-1)
-            errG = criterion(output, label)
-            errG.backward()
-            D_G_z2 = output.mean().item()
-            optimizerG.step()
-            log.append(f"[{i}/{steps}] Loss_D: {errD.item():.4f} Loss_G: {errG.item():.4f} "
-                       f"D(x): {D_x:.4f} D(G(z)): {D_G_z1:.4f} / {D_G_z2:.4f}")
-            i += 1
+    for i in range(steps):
+        data = next(batches)
+        ############################
+        # (1) Update D network: maximize log(D(x)) + log(1 - D(G(z)))
+        ###########################
+        # train with real
+        netD.zero_grad()
+        real_cpu = data[0].to(device)
+        b_size = real_cpu.size(0)
+        label = torch.full((b_size,), real_label, dtype=real_cpu.dtype, device=device)
+        output = torch.sigmoid(netD(real_cpu)).view(-1)
+        errD_real = criterion(output, label)
+        errD_real.backward()
+        D_x = output.mean().item()
+        # train with fake
+        noise = torch.randn(b_size, nz, device=device)
+        fake = netG(noise)
+        label.fill_(fake_label)
+        output = torch.sigmoid(netD(fake.detach())).view(-1)
+        errD_fake = criterion(output, label)
+        errD_fake.backward()
+        D_G_z1 = output.mean().item()
+        errD = errD_real + errD_fake
+        optimizerD.step()
+        ############################
+        # (2) Update G network: maximize log(D(G(z)))
+        ###########################
+        netG.zero_grad()
+        label.fill_(real_label)  # fake labels are real for generator cost
+        output = torch.sigmoid(netD(fake)).view(-1)
+        errG = criterion(output, label)
+        errG.backward()
+        D_G_z2 = output.mean().item()
+        optimizerG.step()
+        log.append(f"[{i}/{steps}] Loss_D: {errD.item():.4f} Loss_G: {errG.item():.4f} "
+                   f"D(x): {D_x:.4f} D(G(z)): {D_G_z1:.4f} / {D_G_z2:.4f}")
 
 
 def bench_dcgan(device: torch.device, steps: int, repeats: int, width: int, batch_size: int) -> dict:
-    """Training images/s of the engine and of the reference loop, DCGAN 28x28 on Fashion-MNIST."""
+    """Training images/s of the engine, of the example's loop and of that loop on in-memory tensors."""
     try:
         images, _ = datasets.fashion_mnist("train")
         data_name = "fashion-mnist"
@@ -170,26 +215,32 @@ def bench_dcgan(device: torch.device, steps: int, repeats: int, width: int, batc
     images_dev = images.to(device)  # the engine keeps the dataset on the device
     config = TrainConfig(steps=steps, batch_size=batch_size, lr_d=2e-4, lr_g=2e-4, betas=(0.5, 0.999),
                          log_every=steps, progress=False)
+    # started before any timing: worker processes up, first batches prefetched
+    sources = {"recipe": recipe_batches(images, batch_size), "in_memory": in_memory_batches(images, batch_size)}
 
     def engine(n_steps: int = steps) -> None:
         train(copy.deepcopy(G0), copy.deepcopy(D0), images_dev,
               TrainConfig(**{**config.to_dict(), "steps": n_steps, "log_every": n_steps}), device=device)
 
-    def reference(n_steps: int = steps) -> None:
-        # pytorch/examples moves each batch from a CPU dataset; so does this loop
-        reference_dcgan_loop(copy.deepcopy(G0).to(device), copy.deepcopy(D0).to(device), images, device,
-                             batch_size, n_steps, z_dim, [])
+    def reference(source: str, n_steps: int = steps) -> None:
+        # pytorch/examples moves each batch from the loader to the device; so does this loop
+        reference_dcgan_loop(copy.deepcopy(G0).to(device), copy.deepcopy(D0).to(device), sources[source], device,
+                             n_steps, z_dim, [])
 
+    loops = {"engine": engine, "recipe": lambda: reference("recipe"), "in_memory": lambda: reference("in_memory")}
     engine(3)  # warm-up
-    reference(3)
-    t_eng, t_ref = [], []
-    for _ in range(repeats):
-        t_eng.append(_best_time(engine, device, 1))
-        t_ref.append(_best_time(reference, device, 1))
-    eng_ips, ref_ips = steps * batch_size / min(t_eng), steps * batch_size / min(t_ref)
-    return {"dcgan_data": data_name, "dcgan_engine_images_per_s": eng_ips,
-            "dcgan_reference_images_per_s": ref_ips,
-            f"dcgan_{device.type}_speedup_vs_reference": eng_ips / ref_ips}
+    reference("recipe", 3)
+    reference("in_memory", 3)
+    times = {name: [] for name in loops}
+    for _ in range(repeats):  # interleaved
+        for name, loop in loops.items():
+            times[name].append(_best_time(loop, device, 1))
+    ips = {name: steps * batch_size / min(t) for name, t in times.items()}
+    return {"dcgan_data": data_name, "dcgan_engine_images_per_s": ips["engine"],
+            "dcgan_reference_images_per_s": ips["recipe"],
+            f"dcgan_{device.type}_speedup_vs_reference": ips["engine"] / ips["recipe"],
+            "dcgan_reference_in_memory_images_per_s": ips["in_memory"],
+            f"dcgan_{device.type}_speedup_vs_reference_in_memory": ips["engine"] / ips["in_memory"]}
 
 
 # the kernels of the nets' layers: convs, the matmuls and col2im of LatentProjection / ToImage, D's linear layer
@@ -208,7 +259,7 @@ def profile_dcgan(device: torch.device, steps: int, width: int, batch_size: int)
     loops = {
         "engine": lambda: train(copy.deepcopy(G0), copy.deepcopy(D0), images.to(device), config, device=device),
         "reference": lambda: reference_dcgan_loop(copy.deepcopy(G0).to(device), copy.deepcopy(D0).to(device),
-                                                  images, device, batch_size, steps, 64, []),
+                                                  in_memory_batches(images, batch_size), device, steps, 64, []),
     }
     figures = {}
     for name, loop in loops.items():
@@ -251,6 +302,7 @@ def device_name(device: torch.device) -> str:
 def main(argv: list[str] | None = None) -> list[str]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="shorter runs (about a minute on a 2-core CPU)")
+    parser.add_argument("--smoke", action="store_true", help="a few steps of everything: checks that it runs")
     parser.add_argument("--save", action="store_true", help="also write benchmarks/results/<device>.txt")
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
     parser.add_argument("--repeats", type=int, default=None, help="timings per side (best is kept)")
@@ -260,10 +312,10 @@ def main(argv: list[str] | None = None) -> list[str]:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device) if args.device else default_device()
-    repeats = args.repeats or 2
-    seeds_small = dict(n_seeds=16, steps=40 if args.quick else 100, width=64, batch_size=64)
+    repeats = 1 if args.smoke else args.repeats or 2
+    seeds_small = dict(n_seeds=16, steps=2 if args.smoke else 40 if args.quick else 100, width=64, batch_size=64)
     seeds_large = dict(n_seeds=16, steps=40, width=128, batch_size=256)
-    dcgan_cfg = dict(steps=8 if args.quick else 25, width=32, batch_size=64)
+    dcgan_cfg = dict(steps=2 if args.smoke else 8 if args.quick else 25, width=32, batch_size=64)
 
     lines = [f"device: {device_name(device)}", f"torch: {torch.__version__}", f"threads: {torch.get_num_threads()}",
              f"load_average_before: {load_average()}",
@@ -282,11 +334,12 @@ def main(argv: list[str] | None = None) -> list[str]:
             print(line, flush=True)
 
     emit(bench_seeds(device, repeats=repeats, **seeds_small))
-    if not args.quick:
+    if not (args.quick or args.smoke):
         emit(bench_seeds(device, repeats=repeats, **seeds_large), suffix="_width128_batch256")
     emit(bench_dcgan(device, repeats=repeats, **dcgan_cfg))
     if args.profile:
-        emit(profile_dcgan(device, steps=4, width=dcgan_cfg["width"], batch_size=dcgan_cfg["batch_size"]))
+        emit(profile_dcgan(device, steps=2 if args.smoke else 4, width=dcgan_cfg["width"],
+                           batch_size=dcgan_cfg["batch_size"]))
     emit({"load_average_after": load_average()})
     if args.save:
         RESULTS.mkdir(parents=True, exist_ok=True)
