@@ -30,7 +30,7 @@ from torch import Tensor, nn
 from gancourse.losses import g_non_saturating_loss, g_saturating_loss
 from gancourse.mlp import ACTIVATIONS, NORMS, StackedBatchNorm1d, StackedLinear, make_activation
 from gancourse.runtime import default_device
-from gancourse.seeds import Randomness, SampleReal, grad_norm, init_models, per_seed_loss, per_seed_mean
+from gancourse.seeds import Randomness, SampleReal, grad_norm, per_seed_loss, per_seed_mean, stacked_models
 from gancourse.training import TrainConfig, d_step, make_optimizer
 
 INITS = ("default", "kaiming")
@@ -79,19 +79,6 @@ class StarvationRun:
     """``(C, S)`` norm of the gradient of ``-log D(G(z))`` w.r.t. all of G's weights."""
     noise_std: float
     """Std of the instance noise added to every input of D (0 = none)."""
-
-
-def _build(seeds: Sequence[int], make_G: Callable[[], nn.Module],
-           make_D: Callable[[], nn.Module]) -> tuple[nn.Module, nn.Module]:
-    """Seed s's G and D as a separate run would build them, stacked for several seeds (as train_seeds does)."""
-    pairs = [init_models(s, make_G, make_D) for s in seeds]
-    if len(seeds) == 1:
-        return pairs[0]
-    for model in pairs[0]:
-        if not hasattr(type(model), "stack"):
-            raise ValueError(f"{type(model).__name__} cannot be stacked; use gancourse.mlp.MLPGenerator / "
-                             f"MLPDiscriminator, or pass a single seed")
-    return type(pairs[0][0]).stack([g for g, _ in pairs]), type(pairs[0][1]).stack([d for _, d in pairs])
 
 
 def _g_grad_norms(G: nn.Module, D: nn.Module, z: Tensor, eps_fake: Tensor, noise_std: float,
@@ -147,7 +134,7 @@ def train_d_against_fixed_g(
     if n_eval < 1:
         raise ValueError(f"n_eval must be >= 1, got {n_eval}")
     device = torch.device(device) if device is not None else default_device()
-    G, D = _build(seeds, make_G, make_D)
+    G, D = stacked_models(seeds, make_G, make_D)
     G.to(device).train()
     D.to(device).train()
     S = len(seeds)

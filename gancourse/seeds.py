@@ -10,7 +10,8 @@ independent experiments:
   batched run draws exactly the batches, ``z`` and noise that a separate run with
   seed ``s`` draws (chapter 03 can re-run one collapsed seed alone and watch it).
 * :func:`init_models`: builds a seed's ``G`` and ``D`` from that seed, as a separate
-  run would, without touching the caller's global random state.
+  run would, without touching the caller's global random state; :func:`stacked_models`
+  stacks them for several seeds.
 * :func:`per_seed_loss` and :func:`grad_norm`: values per seed, shape ``(S,)``.
 
 For one model (``S == 1``) everything reduces to the ordinary single-run case.
@@ -53,6 +54,29 @@ def init_models(
         G = make_G()
         D = make_D()
     return G, D
+
+
+def stacked_models(
+    seeds: Sequence[int], make_G: Callable[[], nn.Module], make_D: Callable[[], nn.Module]
+) -> tuple[nn.Module, nn.Module]:
+    """Seed ``s``'s ``G`` and ``D`` as a run of seed ``s`` alone builds them (:func:`init_models`), stacked.
+
+    One seed gives the ordinary models; several give one stacked ``G`` and ``D``
+    (``type(model).stack``, e.g. :class:`~gancourse.mlp.MLPGenerator`) whose slice ``i`` is seed
+    ``seeds[i]``. :func:`~gancourse.training.train_seeds` and chapter 02's saturation runs
+    start from these.
+    """
+    seeds = list(seeds)
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must be a non-empty list of distinct ints, got {seeds}")
+    pairs = [init_models(s, make_G, make_D) for s in seeds]
+    if len(seeds) == 1:
+        return pairs[0]
+    for model in pairs[0]:
+        if not hasattr(type(model), "stack"):
+            raise ValueError(f"{type(model).__name__} cannot be stacked; build models with a .stack classmethod "
+                             f"(gancourse.mlp.MLPGenerator / MLPDiscriminator), or pass a single seed")
+    return type(pairs[0][0]).stack([g for g, _ in pairs]), type(pairs[0][1]).stack([d for _, d in pairs])
 
 
 class Randomness:

@@ -40,7 +40,7 @@ from gancourse.history import History
 from gancourse.losses import LOSSES
 from gancourse.regularizers import instance_noise_std
 from gancourse.runtime import default_device
-from gancourse.seeds import Randomness, SampleReal, init_models, n_models
+from gancourse.seeds import Randomness, SampleReal, n_models, stacked_models
 from gancourse.steps import DStats, GStats, d_step, g_step, make_optimizer, unrolled_g_step
 
 __all__ = [
@@ -339,16 +339,5 @@ def train_seeds(seeds: Sequence[int], make_G: Callable[[], nn.Module], make_D: C
     its own; ``result.G.unstack(i)`` gives seed ``seeds[i]``; history values are ``(T, S)``.
     """
     seeds = list(seeds)
-    if not seeds or len(set(seeds)) != len(seeds):
-        raise ValueError(f"seeds must be a non-empty list of distinct ints, got {seeds}")
-    pairs = [init_models(s, make_G, make_D) for s in seeds]
-    if len(seeds) == 1:
-        G, D = pairs[0]
-    else:
-        for model in pairs[0]:
-            if not hasattr(type(model), "stack"):
-                raise ValueError(f"{type(model).__name__} cannot be stacked; build models with a .stack "
-                                 f"classmethod (gancourse.mlp.MLPGenerator / MLPDiscriminator)")
-        G = type(pairs[0][0]).stack([g for g, _ in pairs])
-        D = type(pairs[0][1]).stack([d for _, d in pairs])
+    G, D = stacked_models(seeds, make_G, make_D)
     return train(G, D, sample_real, config, seeds=seeds, **kwargs)
