@@ -279,3 +279,94 @@ def d_output_histogram(d_real: Tensor, d_fake: Tensor, ax: Axes | None = None, b
     ax.set_ylabel("samples")
     ax.legend(fontsize="small")
     return fig
+
+
+# ---------------------------------------------------------------- one panel per seed (chapters 03, 08)
+
+
+def _seed_panels(n_panels: int, figsize: tuple[float, float], **subplots) -> tuple[Figure, list[Axes]]:
+    """A figure of ``n_panels`` small axes in two rows (one row for up to 4); spare axes are hidden."""
+    rows = 1 if n_panels <= 4 else 2
+    cols = -(-n_panels // rows)
+    fig, axes = plt.subplots(rows, cols, figsize=figsize, layout="constrained", squeeze=False, **subplots)
+    for ax in axes.flat[n_panels:]:
+        ax.set_visible(False)
+    return fig, list(axes.flat[:n_panels])
+
+
+def _seed_titles(titles: Sequence[str] | None, n: int) -> list[str]:
+    if titles is None:
+        return [f"seed {i}" for i in range(n)]
+    if len(titles) < n:
+        raise ValueError(f"need a title for each of the {n} panels shown, got {len(titles)}")
+    return list(titles[:n])
+
+
+def seeds_points(x_real: Tensor | None, x_fake: Tensor, centers: Tensor | None = None,
+                 titles: Sequence[str] | None = None, n_show: int = 8, n_points: int = 1000) -> Figure:
+    """:func:`points_2d` once per seed: the data and seed ``s``'s samples ``x_fake[s]`` (``(S, N, 2)``), side by side.
+
+    Chapters 03, 08: one run is an anecdote, so collapse is shown seed by seed. The first
+    ``n_show`` seeds get a panel each, with ``n_points`` of their samples and ``titles[s]``.
+    """
+    if x_fake.dim() != 3 or x_fake.shape[2] != 2:
+        raise ValueError(f"x_fake must hold each seed's 2-D samples, shape (S, N, 2), got {tuple(x_fake.shape)}")
+    n = min(n_show, len(x_fake))
+    titles = _seed_titles(titles, n)
+    fig, axes = _seed_panels(n, (3 * min(n, 4), 3.2 * (1 if n <= 4 else 2)))
+    for i, ax in enumerate(axes):
+        points_2d(x_real, x_fake[i, :n_points], ax=ax, centers=centers)
+        if i:
+            ax.get_legend().remove()
+        ax.set_title(titles[i], fontsize="small")
+        ax.set_xticks([])
+        ax.set_yticks([])
+    return fig
+
+
+def _lattice(centers: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor] | None:
+    """For modes on a full rectangular lattice (the grid): column and row of each mode, and the axis values."""
+    xs, col = torch.unique(centers[:, 0], return_inverse=True)
+    ys, row = torch.unique(centers[:, 1], return_inverse=True)
+    if len(xs) * len(ys) != len(centers) or len(xs) < 2 or len(ys) < 2:
+        return None
+    return col, row, xs, ys
+
+
+def mode_shares(counts: Tensor, centers: Tensor, titles: Sequence[str] | None = None, n_show: int = 8) -> Figure:
+    """How each seed's high-quality samples split over the modes, from ``counts`` ``(S, K)``; one panel per seed.
+
+    Chapters 03, 08: collapse shows as missed modes (share 0) and uneven shares. Modes on a
+    rectangular lattice (the grid) are drawn in their place as a heat map, with a cross on each
+    missed mode; other mixtures (the ring) as one bar per mode, the even share ``1/K`` dashed.
+    ``counts`` comes from :func:`gancourse.metrics.mode_coverage_batched` (``.counts``).
+    """
+    counts, centers = _host(counts), _check_points(centers, "centers")
+    if counts.dim() != 2 or counts.shape[1] != len(centers):
+        raise ValueError(f"counts must be (S, K) with K = {len(centers)} modes, got {tuple(counts.shape)}")
+    shares = counts / counts.sum(dim=1, keepdim=True).clamp(min=1)
+    n, K = min(n_show, len(counts)), len(centers)
+    titles = _seed_titles(titles, n)
+    lattice = _lattice(centers)
+    fig, axes = _seed_panels(n, (3 * min(n, 4), 2.6 * (1 if n <= 4 else 2)), sharey=lattice is None)
+    for i, ax in enumerate(axes):
+        if lattice is None:
+            ax.bar(range(K), shares[i].numpy(), color="tab:orange", width=0.8)
+            ax.axhline(1 / K, color="black", linestyle="--", linewidth=1)
+            ax.set_xticks(range(K))
+        else:
+            col, row, xs, ys = lattice
+            image = torch.zeros(len(ys), len(xs))
+            image[row, col] = shares[i]
+            x_low, x_high, y_low, y_high = xs[0].item(), xs[-1].item(), ys[0].item(), ys[-1].item()
+            dx, dy = (xs[1] - xs[0]).item() / 2, (ys[1] - ys[0]).item() / 2
+            mappable = ax.imshow(image.numpy(), origin="lower", cmap="Oranges", vmin=0, vmax=float(shares.max()),
+                                 extent=(x_low - dx, x_high + dx, y_low - dy, y_high + dy))
+            missed = centers[counts[i] == 0]
+            ax.plot(missed[:, 0], missed[:, 1], "x", color="black", markersize=9, markeredgewidth=2)
+            ax.set_xticks(xs.tolist())
+            ax.set_yticks(ys.tolist())
+        ax.set_title(titles[i], fontsize="small")
+    if lattice is not None:
+        fig.colorbar(mappable, ax=axes, label="share of high-quality samples")
+    return fig

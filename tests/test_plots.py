@@ -156,3 +156,38 @@ def test_d_output_histogram_counts_and_rejects_logits():
     plt.close(fig)
     with pytest.raises(ValueError, match="probabilities"):
         plots.d_output_histogram(torch.tensor([2.0]), torch.tensor([0.1]))
+
+
+def test_seeds_points_draws_one_panel_per_seed_shown():
+    ring = datasets.ring()
+    fakes = torch.stack([ring.sample(50, torch.Generator().manual_seed(s)) for s in range(5)])  # (S, N, 2)
+    fig = plots.seeds_points(ring.sample(100, torch.Generator().manual_seed(9)), fakes, centers=ring.centers,
+                             titles=[f"s{s}" for s in range(5)], n_show=3)
+    shown = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in shown] == ["s0", "s1", "s2"]
+    assert np.allclose(shown[2].collections[1].get_offsets(), fakes[2].numpy())  # seed 2's samples in panel 2
+    plt.close(fig)
+    with pytest.raises(ValueError, match=r"\(S, N, 2\)"):
+        plots.seeds_points(None, fakes[0])
+
+
+def test_mode_shares_bars_for_the_ring_and_a_map_with_crosses_for_the_grid():
+    ring, grid = datasets.ring(), datasets.grid()
+    counts = torch.zeros(2, 8)
+    counts[0, :4], counts[1] = 5, 1  # seed 0 on half the modes, seed 1 even
+    fig = plots.mode_shares(counts, ring.centers)
+    heights = [patch.get_height() for patch in fig.axes[0].patches]
+    assert np.allclose(heights, [0.25] * 4 + [0.0] * 4)
+    plt.close(fig)
+    counts = torch.ones(1, 25)
+    counts[0, 7] = 0  # mode 7 of the grid is missed
+    fig = plots.mode_shares(counts, grid.centers)
+    ax = fig.axes[0]
+    (cross,) = ax.lines
+    assert np.allclose(np.c_[cross.get_xdata(), cross.get_ydata()], grid.centers[7:8].numpy())
+    image = ax.images[0].get_array()
+    row, col = (grid.centers[7, 1] / 2 + 2).int(), (grid.centers[7, 0] / 2 + 2).int()
+    assert image[row, col] == 0 and np.isclose(image.sum(), 1.0)  # the missed mode's cell is blank, shares sum to 1
+    plt.close(fig)
+    with pytest.raises(ValueError, match="K = 8 modes"):
+        plots.mode_shares(torch.ones(2, 5), ring.centers)
