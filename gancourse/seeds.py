@@ -159,7 +159,8 @@ def per_seed_loss(loss_fn: Callable[..., Tensor], n_seeds: int, *logits: Tensor,
 
     ``loss_fn`` is one of :mod:`gancourse.losses`, which average over every entry, or with
     ``per_seed=True`` over each seed's own batch of ``(S, B, 1)`` logits: one reduction per
-    seed, no Python loop (about 10x cheaper than ``torch.vmap`` over the seeds on a CPU).
+    seed, no Python loop: 5-10x cheaper than ``torch.vmap`` over the seeds (16 seeds, batch 64, CPU:
+    D's loss 170 -> 35 us, G's 146 -> 15 us).
     """
     if n_seeds == 1:
         return loss_fn(*logits, **kwargs)
