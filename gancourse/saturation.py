@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from gancourse.diagnostics import grad_norms_of
 from gancourse.losses import g_non_saturating_loss, g_saturating_loss
 from gancourse.mlp import ACTIVATIONS, NORMS, StackedBatchNorm1d, StackedLinear, make_activation
 from gancourse.runtime import default_device
@@ -221,12 +222,12 @@ def layer_grad_norms_per_seed(stack: nn.Module, x: Tensor) -> Tensor:
     S = linears[0].n_models
     if x.dim() != 3 or x.shape[0] != S or x.shape[-1] != linears[0].in_features:
         raise ValueError(f"x must be (S, B, {linears[0].in_features}) with S={S}, got {tuple(x.shape)}")
-    weights = [m.weight for m in linears[:-1]]
+    hidden = [path for path, m in stack.named_modules() if isinstance(m, StackedLinear)][:-1]
     with torch.enable_grad():
         logits = stack(x)  # (S, B, 1)
         # mean over (S, B) times S = sum over seeds of each seed's mean logit
-        grads = torch.autograd.grad(logits.mean() * S, weights)
-    return torch.stack([g.flatten(start_dim=1).norm(dim=1) for g in grads], dim=1)  # (S, L)
+        norms = grad_norms_of(logits.mean() * S, stack, weights_only=True)  # per layer, (S,) each
+    return torch.stack([norms[path] for path in hidden], dim=1)  # (S, L)
 
 
 def depth_profile(activation: str, depth: int = 16, width: int = 64, norm: str = "none", init: str = "default",
