@@ -5,6 +5,9 @@ Prints one figure per line as ``name: value``:
 * ``batched_seeds_speedup``: 16 seeds of the 2-D MLP GAN trained one after another with
   :func:`gancourse.training.train`, divided by the time of the same 16 seeds trained in one
   batched run (:func:`gancourse.training.train_seeds`), same steps.
+* ``plain_loop_batched_seeds_speedup``: the same ratio for a hand-written stacked step with
+  the engine's layers and tricks but nothing else (no records, checks or per-seed random
+  streams): the floor that the engine's batched run can approach on this device.
 * ``dcgan_<device>_speedup_vs_reference``: the engine's DCGAN 28x28 training throughput
   (images/s) on Fashion-MNIST, divided by that of a plain loop written the way
   pytorch/examples ``dcgan/main.py`` writes it: its data pipeline (a ``DataLoader`` with
@@ -32,10 +35,11 @@ import os
 import platform
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
@@ -104,6 +108,74 @@ def bench_seeds(device: torch.device, n_seeds: int, steps: int, repeats: int, wi
     one_by_one = sum(min(t) for t in t_seed.values())
     return {"seeds_one_by_one_s": one_by_one, "seeds_batched_s": min(t_bat),
             "batched_seeds_speedup": one_by_one / min(t_bat)}
+
+
+def plain_stacked_step(n_seeds: int, width: int, batch_size: int, device: torch.device) -> Callable[[], None]:
+    """One training step of ``n_seeds`` stacked 2-D GANs written as plainly as possible: the floor.
+
+    The engine's layers and tricks (``baddbmm`` per layer, D's output as a dot product, real
+    and fake through D as one batch, per-seed losses as reductions, fused Adam, no D weight
+    gradients in G's step) on bare tensors, without anything the engine adds: no records,
+    no gradient norms, no checks, one generator for all seeds instead of one per seed.
+    """
+    gen = torch.Generator(device=device).manual_seed(0)
+
+    def layers(sizes: list[int]) -> list[torch.Tensor]:
+        params = []
+        for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
+            params.append((torch.randn(n_seeds, fan_in, fan_out, generator=gen, device=device) / fan_in ** 0.5)
+                          .requires_grad_())
+            params.append(torch.zeros(n_seeds, 1, fan_out, device=device, requires_grad=True))
+        return params
+
+    def net(params: list[torch.Tensor], x: torch.Tensor, act: Callable) -> torch.Tensor:
+        for i in range(0, len(params), 2):
+            W, b = params[i], params[i + 1]
+            x = (x * W.mT).sum(-1, keepdim=True) + b if W.shape[2] == 1 else torch.baddbmm(b, x, W)
+            x = act(x) if i < len(params) - 2 else x
+        return x
+
+    Gp, Dp = layers([2, width, width, width, 2]), layers([2, width, width, width, 1])
+    opt_g = torch.optim.Adam(Gp, lr=1e-3, betas=(0.5, 0.999), fused=True)
+    opt_d = torch.optim.Adam(Dp, lr=1e-3, betas=(0.5, 0.999), fused=True)
+    centers, B = datasets.ring().centers.to(device), batch_size
+
+    def leaky(x):
+        return F.leaky_relu(x, 0.2)
+
+    def step() -> None:
+        real = centers[torch.randint(len(centers), (n_seeds, B), generator=gen, device=device)]
+        real = real + 0.01 * torch.randn(n_seeds, B, 2, generator=gen, device=device)
+        with torch.no_grad():
+            fake = net(Gp, torch.randn(n_seeds, B, 2, generator=gen, device=device), torch.relu)
+        logits = net(Dp, torch.cat([real, fake], dim=1), leaky)
+        d_loss = F.softplus(-logits[:, :B]).mean((1, 2)) + F.softplus(logits[:, B:]).mean((1, 2))
+        opt_d.zero_grad(set_to_none=True)
+        d_loss.sum().backward()
+        opt_d.step()
+        fake = net(Gp, torch.randn(n_seeds, B, 2, generator=gen, device=device), torch.relu)
+        g_loss = F.softplus(-net(Dp, fake, leaky)).mean((1, 2))
+        opt_g.zero_grad(set_to_none=True)
+        g_loss.sum().backward(inputs=Gp)
+        opt_g.step()
+
+    return step
+
+
+def bench_floor(device: torch.device, n_seeds: int, steps: int, repeats: int, width: int, batch_size: int) -> dict:
+    """The speedup of the plain stacked step (:func:`plain_stacked_step`) for ``n_seeds`` seeds over one seed."""
+    one, many = (plain_stacked_step(n, width, batch_size, device) for n in (1, n_seeds))
+
+    def run(step: Callable[[], None]) -> Callable[[], None]:
+        return lambda: [step() for _ in range(steps)]
+
+    for step in (one, many):
+        step()  # warm-up
+    t_one, t_many = [], []
+    for _ in range(repeats):
+        t_many.append(_best_time(run(many), device, 1))
+        t_one.append(_best_time(run(one), device, 1))
+    return {"plain_loop_batched_seeds_speedup": n_seeds * min(t_one) / min(t_many)}
 
 
 # ---------------------------------------------------------------- DCGAN on Fashion-MNIST
@@ -337,6 +409,7 @@ def main(argv: list[str] | None = None) -> list[str]:
             print(line, flush=True)
 
     emit(bench_seeds(device, repeats=repeats, **seeds_small))
+    emit(bench_floor(device, repeats=repeats, **seeds_small))
     if not (args.quick or args.smoke):
         emit(bench_seeds(device, repeats=repeats, **seeds_large), suffix="_width128_batch256")
     emit(bench_dcgan(device, repeats=repeats, **dcgan_cfg))
