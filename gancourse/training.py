@@ -137,10 +137,10 @@ class TrainConfig:
     """Seed of the run's ``torch.Generator`` (data, z, noise); stacked models use seed, seed+1, ... ."""
     amp: str = "off"
     """Mixed precision: ``off``, ``bf16`` (bfloat16 autocast, any device) or ``auto`` (bf16 on CUDA only).
-    Off by default. Measured once on a CPU (chapter 03's ring GAN, 8 seeds, 2,000 steps): bf16 covered
-    6.5 modes on average against 7.0 in float32, with 21% against 27% high-quality samples (bf16 keeps
-    8 bits of mantissa, steps of 0.004-0.008 near the unit ring, whose modes have std 0.01), and ran 5x
-    slower (no bf16 units on that CPU). Not yet measured on a GPU or for the DCGAN."""
+    Off by default. Measured once on a CPU (chapter 03's nets on the ring, 8 seeds, 2,000 steps at lr
+    1e-3): bf16 covered 6.5 modes on average against 7.0 in float32, with 21% against 27% high-quality
+    samples (bf16 keeps 8 bits of mantissa, steps of 0.004-0.008 near the unit ring, whose modes have
+    std 0.01), and ran 5x slower (no bf16 units on that CPU). Not yet measured on a GPU or for the DCGAN."""
     channels_last: bool | None = None
     """Channels-last memory format for conv nets and image batches; None = auto (on for conv nets)."""
     progress: bool = True
