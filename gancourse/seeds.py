@@ -133,15 +133,14 @@ class Randomness:
 
     def uniform(self, shape: tuple[int, ...], dtype: torch.dtype | None = None) -> Tensor:
         """``U[0, 1)`` of one seed's ``shape``: ``shape`` or ``(S, *shape)``, e.g. WGAN-GP's ``eps``."""
-        return self._draw(lambda g: torch.rand(shape, generator=g, device=self.device, dtype=dtype))
+        return self._fill(torch.rand, tuple(shape), dtype)
 
     def add_noise(self, x: Tensor, std: float) -> Tensor:
         """``x + std * N(0, 1)`` (instance noise), each seed's noise from its own generator."""
         if std == 0:
             return x
         shape = x.shape if len(self.seeds) == 1 else x.shape[1:]  # one seed's slice
-        noise = self._draw(lambda g: torch.randn(shape, generator=g, device=x.device, dtype=x.dtype))
-        return x + std * noise
+        return x + std * self._fill(torch.randn, tuple(shape), x.dtype)
 
     def state_dict(self) -> dict:
         """Generator states as CPU byte tensors, for checkpoints."""
