@@ -196,6 +196,22 @@ def _library_copy(layer: nn.ConvTranspose2d) -> nn.ConvTranspose2d:
     return ref
 
 
+def _assert_same_function(layer: nn.Module, ref: nn.Module, x: torch.Tensor, memory_format) -> torch.Tensor:
+    """``layer`` (in ``memory_format``) and the library layer ``ref`` agree on ``x``: output, input and weight grads."""
+    x = x.contiguous(memory_format=memory_format).requires_grad_(True)
+    x_ref = x.detach().contiguous().requires_grad_(True)
+    out, expected = layer(x), ref(x_ref)
+    assert_close(out, expected)
+    assert out.is_contiguous(memory_format=memory_format)  # no reorder for the next layer
+    grad_out = torch.randn_like(expected)
+    out.backward(grad_out)
+    expected.backward(grad_out)
+    assert_close(x.grad, x_ref.grad)
+    for p, q in zip(layer.parameters(), ref.parameters(), strict=True):
+        assert_close(p.grad, q.grad)
+    return out
+
+
 @pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last])
 @pytest.mark.parametrize("bias", [False, True])
 def test_latent_projection_is_the_transposed_conv_on_a_1x1_input(memory_format, bias):
@@ -205,18 +221,8 @@ def test_latent_projection_is_the_transposed_conv_on_a_1x1_input(memory_format, 
         nn.init.normal_(layer.bias)
     ref = _library_copy(layer)
     layer.to(memory_format=memory_format)
-    z = torch.randn(4, 6, 1, 1)
-    z_ref = z.clone().requires_grad_(True)
-    z = z.requires_grad_(True)
-    out, expected = layer(z), ref(z_ref)
-    assert_close(out, expected)
-    assert out.is_contiguous(memory_format=memory_format)  # no reorder for the next layer
-    grad_out = torch.randn_like(expected)
-    out.backward(grad_out)
-    expected.backward(grad_out)
-    assert_close(z.grad, z_ref.grad)
-    for p, q in zip(layer.parameters(), ref.parameters(), strict=True):
-        assert_close(p.grad, q.grad)
+    out = _assert_same_function(layer, ref, torch.randn(4, 6, 1, 1), memory_format)
+    assert out.shape == (4, 5, 7, 7)
 
 
 @pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last])
@@ -227,18 +233,8 @@ def test_to_image_is_the_transposed_conv(memory_format, channels, side):
     nn.init.normal_(layer.bias)
     ref = _library_copy(layer)
     layer.to(memory_format=memory_format)
-    x = torch.randn(4, 6, side, side).contiguous(memory_format=memory_format).requires_grad_(True)
-    x_ref = x.detach().contiguous().requires_grad_(True)
-    out, expected = layer(x), ref(x_ref)
+    out = _assert_same_function(layer, ref, torch.randn(4, 6, side, side), memory_format)
     assert out.shape == (4, channels, 2 * side, 2 * side)
-    assert_close(out, expected)
-    assert out.is_contiguous(memory_format=memory_format)
-    grad_out = torch.randn_like(expected)
-    out.backward(grad_out)
-    expected.backward(grad_out)
-    assert_close(x.grad, x_ref.grad)
-    for p, q in zip(layer.parameters(), ref.parameters(), strict=True):
-        assert_close(p.grad, q.grad)
 
 
 @pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last])
