@@ -13,6 +13,9 @@ import torch
 
 BUDGET_ENV = "GANCOURSE_BUDGET"
 BUDGETS = ("smoke", "default", "full")
+SEED_ENV = "GANCOURSE_SEED"
+SEED_STRIDE = 1000
+"""Seeds of base ``b`` are ``b * SEED_STRIDE + k``: base 0 keeps a chapter's own seeds, other bases never overlap them."""
 
 
 def default_device() -> torch.device:
@@ -43,6 +46,44 @@ def seed_everything(seed: int) -> torch.Generator:
         np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
     return torch.Generator().manual_seed(seed)
+
+
+def base_seed() -> int:
+    """The base seed named by ``GANCOURSE_SEED`` (unset: 0, the seeds the committed notebooks ran with).
+
+    Every experiment of a chapter derives its seeds from it through :func:`seed`, so that one
+    variable re-runs the whole chapter with other seeds (``scripts/seed_audit.py`` does that to
+    check that every check cell's margin holds beyond the committed seeds).
+    """
+    value = os.environ.get(SEED_ENV, "").strip()
+    if value == "":
+        return 0
+    try:
+        base = int(value)
+    except ValueError:
+        base = -1
+    if base < 0:
+        raise ValueError(f"{SEED_ENV}={value!r} is not a base seed; use a non-negative integer such as 1, "
+                         f"or leave it unset for 0")
+    return base
+
+
+def seed(k: int = 0) -> int:
+    """Seed number ``k`` of an experiment under the current base seed: ``base_seed() * 1000 + k``.
+
+    With ``GANCOURSE_SEED`` unset it is ``k`` itself, e.g. ``torch.Generator().manual_seed(runtime.seed(7))``
+    uses seed 7; with ``GANCOURSE_SEED=2`` it uses 2007. ``k`` must lie in ``[0, 1000)``.
+    """
+    if not isinstance(k, int) or isinstance(k, bool) or not 0 <= k < SEED_STRIDE:
+        raise ValueError(f"seed offset k must be an int in [0, {SEED_STRIDE}), got {k!r}")
+    return base_seed() * SEED_STRIDE + k
+
+
+def seeds(n: int, start: int = 0) -> list[int]:
+    """``n`` consecutive seeds ``[seed(start), ..., seed(start + n - 1)]``, e.g. the seeds of a batched run."""
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"n must be an int >= 1, got {n!r}")
+    return [seed(start + i) for i in range(n)]
 
 
 def budget() -> str:

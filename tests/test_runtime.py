@@ -51,3 +51,19 @@ def test_default_device_prefers_cuda_then_mps_then_cpu(monkeypatch):
     assert runtime.default_device() == torch.device("mps")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert runtime.default_device() == torch.device("cuda")
+
+
+def test_seeds_derive_from_the_base_seed(monkeypatch):
+    monkeypatch.delenv(runtime.SEED_ENV, raising=False)
+    assert runtime.base_seed() == 0
+    assert runtime.seed(7) == 7 and runtime.seeds(3, start=4) == [4, 5, 6]  # unset: the committed seeds
+    monkeypatch.setenv(runtime.SEED_ENV, "2")
+    assert runtime.seed(7) == 2007 and runtime.seeds(2) == [2000, 2001]
+    for bad in ("-1", "one", "1.5"):
+        monkeypatch.setenv(runtime.SEED_ENV, bad)
+        with pytest.raises(ValueError, match="GANCOURSE_SEED.*non-negative integer"):
+            runtime.seed(0)
+    monkeypatch.delenv(runtime.SEED_ENV)
+    for bad_k in (-1, 1000, 2.0, True):
+        with pytest.raises(ValueError, match="seed offset"):
+            runtime.seed(bad_k)
