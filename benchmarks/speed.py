@@ -30,10 +30,13 @@ before and after, and figures taken at a 1-minute load above ``LOAD_LIMIT`` are 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import os
 import platform
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -349,6 +352,25 @@ def profile_dcgan(device: torch.device, steps: int, width: int, batch_size: int)
         conv = sum(e.self_cpu_time_total for e in events if any(k in e.key for k in _CONV_KERNELS))
         figures[f"dcgan_{name}_layer_kernel_time_fraction"] = conv / total
     return figures
+
+
+_SPIN = "import sys, time\nend = time.monotonic() + float(sys.argv[1])\nwhile time.monotonic() < end:\n    pass\n"
+
+
+@contextlib.contextmanager
+def busy_core(seconds: float = 120.0) -> Iterator[subprocess.Popen]:
+    """Keep one core busy during the block: a Python process that spins, as a browser tab or a build would.
+
+    The process stops by itself after ``seconds`` (so a benchmark killed mid-run leaves nothing
+    behind for long) and is killed when the block ends, whatever happens inside it.
+    """
+    spinner = subprocess.Popen([sys.executable, "-c", _SPIN, str(seconds)])
+    try:
+        time.sleep(0.2)  # let it start spinning before anything is timed
+        yield spinner
+    finally:
+        spinner.kill()
+        spinner.wait()
 
 
 def load_average() -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gzip
 import math
+import operator
 import os
 import shutil
 from collections.abc import Sequence
@@ -65,6 +66,11 @@ class Mixture:
         generators, returns ``(S, n, 2)`` whose slice ``s`` is exactly
         ``sample(n, generators[s])``: the batches of ``S`` seeds in one gather (chapters 03, 08).
         """
+        if isinstance(n, bool) or not isinstance(n, int):
+            try:
+                n = operator.index(n)  # NumPy and one-element tensor integers
+            except TypeError:
+                raise TypeError(f"n must be a whole number of samples (an int), got {n!r}") from None
         if n < 0:
             raise ValueError(f"n must be >= 0, got {n}")
         many = generator is not None and not isinstance(generator, torch.Generator)
@@ -100,10 +106,23 @@ def grid(values: tuple[float, ...] = (-4.0, -2.0, 0.0, 2.0, 4.0), std: float = 0
 
 
 def data_root() -> Path:
-    """Where downloaded or unpacked data goes: ``$GANCOURSE_DATA``, else the repository's ``data/``."""
-    if os.environ.get(DATA_ENV):
-        return Path(os.environ[DATA_ENV])
-    return Path(__file__).resolve().parent.parent / "data"
+    """Where downloaded or unpacked data goes: ``$GANCOURSE_DATA``, else the repository's ``data/``.
+
+    ``GANCOURSE_DATA`` must name an existing folder: a typo must not create a new folder and
+    unpack 30 MB into it, so a missing folder raises :class:`DatasetNotFoundError` and a file
+    ``NotADirectoryError``, each naming the variable.
+    """
+    value = os.environ.get(DATA_ENV, "").strip()
+    if not value:
+        return Path(__file__).resolve().parent.parent / "data"
+    root = Path(value).expanduser()
+    if root.is_file():
+        raise NotADirectoryError(f"{DATA_ENV}={value!r} names a file, not a folder; point it at the folder that "
+                                 f"holds (or should hold) FashionMNIST/raw/, or unset it to use the repository's data/")
+    if not root.is_dir():
+        raise DatasetNotFoundError(f"{DATA_ENV}={value!r} names no existing folder; create it first "
+                                   f"(mkdir -p {root}) or fix the path, or unset it to use the repository's data/")
+    return root
 
 
 def _raw_dir(root: Path) -> Path:

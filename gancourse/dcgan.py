@@ -39,6 +39,14 @@ def _n_doublings(image_size: int) -> tuple[int, int]:
     return start, int(math.log2(image_size // start))
 
 
+def _check_sizes(**sizes: object) -> None:
+    """Raise ``ValueError`` naming the first size that is not an int >= 1 (a net of width 0 has no weights)."""
+    for name, value in sizes.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be an int >= 1, got {value!r} (e.g. {name}="
+                             f"{ {'z_dim': 64, 'width': 64, 'channels': 1}.get(name, 1)})")
+
+
 def _check_options(norm: str, activation: str) -> None:
     if norm not in NORMS:
         raise ValueError(f"unknown norm {norm!r}; use one of {', '.join(NORMS)}")
@@ -190,6 +198,7 @@ class DCGANGenerator(nn.Module):
         activation: str = "relu",
     ) -> None:
         super().__init__()
+        _check_sizes(z_dim=z_dim, width=width, channels=channels)
         _check_options(norm, activation)
         start, k = _n_doublings(image_size)
         self.z_dim, self.image_size, self.channels = z_dim, image_size, channels
@@ -246,6 +255,7 @@ class DCGANDiscriminator(nn.Module):
         stddev_group: int = 4,
     ) -> None:
         super().__init__()
+        _check_sizes(width=width, channels=channels, pack=pack, n_kernels=n_kernels, kernel_dim=kernel_dim)
         _check_options(norm, activation)
         if pack < 1:
             raise ValueError(f"pack must be >= 1, got {pack}")

@@ -27,6 +27,8 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
+from gancourse.threads import small_work
+
 Field = Callable[[torch.Tensor], torch.Tensor]
 
 # ---------------------------------------------------------------- the value function on a grid
@@ -111,6 +113,7 @@ def optimal_discriminator(p_data: torch.Tensor, p_g: torch.Tensor) -> torch.Tens
     return torch.where(total > 0, p_data / total.clamp_min(torch.finfo(total.dtype).tiny), 0.5)
 
 
+@small_work
 def maximize_discriminator(
     p_data: torch.Tensor, p_g: torch.Tensor, iters: int = 60, max_logit: float = 40.0
 ) -> torch.Tensor:
@@ -247,6 +250,7 @@ def _check_run(w0: torch.Tensor, steps: int) -> None:
         raise ValueError(f"steps must be a non-negative int, got {steps!r}")
 
 
+@small_work
 def simultaneous_gda(field: Field, w0: torch.Tensor, h: float | torch.Tensor, steps: int) -> torch.Tensor:
     """Simultaneous gradient descent-ascent ``w <- w + h v(w)``: both players step from the same state.
 
@@ -262,6 +266,7 @@ def simultaneous_gda(field: Field, w0: torch.Tensor, h: float | torch.Tensor, st
     return torch.stack(path)
 
 
+@small_work
 def alternating_gda(field: Field, w0: torch.Tensor, h: float | torch.Tensor, steps: int) -> torch.Tensor:
     """Alternating gradient descent-ascent: the max player (D) steps first, then the min player (G)
     steps from the updated state, as in a GAN training loop.

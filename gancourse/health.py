@@ -6,13 +6,17 @@ finished run's :class:`~gancourse.history.History`. Each :class:`Symptom` says i
 plain words what was measured and which chapter explains it:
 
 * ``diverged``: a NaN or Inf in a record (chapters 04, 09);
+* ``diverging``: losses or gradient norms grown by orders of magnitude, not yet NaN (chapters 04, 09);
 * ``d_wins``: D separates real from fake perfectly, its loss near zero (chapter 02);
 * ``g_starves``: G's gradient norm collapsed (chapter 02);
 * ``mode_collapse``: G's diversity fell (chapter 03);
 * ``oscillation``: the losses swing up and down without a trend (chapter 04).
 
 Histories of ``S`` stacked seeds (records ``(T, S)``) are checked seed by seed, and a
-symptom lists the seeds that show it. The checks read host tensors that the history
+symptom lists the seeds that show it. A history shorter than the monitor's window cannot
+show the window-based symptoms: :meth:`HealthMonitor.check` then says "not enough history"
+(:data:`NOT_ENOUGH_HISTORY`) instead of nothing. :func:`explosion` is the rule by which
+:func:`gancourse.training.train` also stops a diverging run. The checks read host tensors that the history
 has already flushed, so they never wait for the device.
 """
 
@@ -28,12 +32,32 @@ from gancourse.history import History
 
 CHAPTERS = {
     "diverged": "04 non-convergence / 09 stability lab",
+    "diverging": "04 non-convergence / 09 stability lab",
     "d_wins": "02 vanishing gradients",
     "g_starves": "02 vanishing gradients",
     "mode_collapse": "03 mode collapse",
     "oscillation": "04 non-convergence and oscillating losses",
 }
 """The chapter that explains each symptom, by symptom name."""
+
+NOT_ENOUGH_HISTORY = "not_enough_history"
+"""The name of what :meth:`HealthMonitor.check` returns for a history too short to judge (not a failure)."""
+
+EXPLODE_LIMITS = {"d_loss": 1e3, "d_grad_norm": 1e5, "g_grad_norm": 1e5}
+"""A record "explodes" when its median |value| over the last :data:`EXPLODE_ROWS` steps reaches its limit.
+
+D's loss is of order 1 in a healthy run (log 4 at the start of a non-saturating GAN, the critic's
+distance estimate for WGAN-GP), so 1e3 is a thousand times too large. Gradient norms depend on the
+net's size: the course's 2-D GANs stay below 20, the DCGAN's D reached 312 in a healthy run (Fashion-MNIST,
+batch 64), hence 1e5. Runs that explode pass both by many orders of magnitude (lr=10: 1e9 and more).
+G's loss is not watched: a Wasserstein or hinge critic's output has no fixed offset, so G's loss may
+drift far from 0 in a healthy run. ``tests/test_divergence.py`` checks healthy and exploding runs against it."""
+
+EXPLODE_ROWS = 10
+"""Steps the explosion rule takes the median over (one spike is not an explosion)."""
+
+_WHAT = {"d_loss": "D's loss", "g_loss": "G's loss", "d_grad_norm": "D's gradient norm",
+         "g_grad_norm": "G's gradient norm"}
 
 DIVERSITY_KEYS = ("modes", "diversity")
 """Optional history records of G's diversity (higher = more diverse); NaN marks a row where it was not measured."""
@@ -64,6 +88,39 @@ def _describe(stacked: bool, seeds: list[int], values: dict[int, str]) -> tuple[
     if not stacked:
         return None, values[seeds[0]]
     return tuple(seeds), "; ".join(f"seed {s}: {values[s]}" for s in seeds)
+
+
+def explosion(history: History, rows: int = EXPLODE_ROWS,
+              limits: dict[str, float] | None = None) -> tuple[Tensor, list[str | None], Tensor, Tensor]:
+    """Which seeds' losses or gradient norms have grown by orders of magnitude without becoming NaN.
+
+    For each record of ``limits`` (default :data:`EXPLODE_LIMITS`), the median ``|value|`` over the
+    last ``rows`` rows, per seed, is compared with its limit. Returns ``(exploding, key, now, start)``: ``exploding``
+    ``(S,)`` bool; for each seed the first exploding record's name (or None, in ``limits``' order); that record's
+    median over the last rows ``(S,)`` and over the first rows ``(S,)`` (for the message). Reads
+    flushed host rows only: the training loop calls it at each flush, never per step.
+    """
+    limits = EXPLODE_LIMITS if limits is None else limits
+    keys = [k for k in limits if k in history.keys]
+    if len(history) == 0 or not keys:
+        return torch.zeros(1, dtype=torch.bool), [None], torch.zeros(1), torch.zeros(1)
+    values = torch.stack([_columns(history[k]) for k in keys]).abs()  # (K, T, S)
+    recent = values[:, -rows:].nan_to_num(nan=0.0).median(dim=1).values  # (K, S)
+    start = values[:, :rows].nan_to_num(nan=0.0).median(dim=1).values
+    limit = torch.tensor([limits[k] for k in keys])[:, None]
+    over = recent >= limit  # (K, S); Inf counts, NaN is the 'diverged' check's business
+    exploding = over.any(0)
+    first = over.int().argmax(0)  # (S,) the first record (in the limits' order) over its limit
+    columns = torch.arange(over.shape[1])
+    names = [keys[int(first[s])] if exploding[s] else None for s in range(over.shape[1])]
+    return exploding, names, recent[first, columns], start[first, columns]
+
+
+def explosion_message(key: str, now: float, start: float, rows: int = EXPLODE_ROWS) -> str:
+    """Plain words for one exploding record: what grew, from what, to what."""
+    return (f"{_WHAT.get(key, key)} ({key}) has grown to {now:.3g} (median |value| over the last {rows} steps; "
+            f"{start:.3g} at the start), beyond {EXPLODE_LIMITS.get(key, 0):.0e}, which no healthy run of the "
+            f"course reaches")
 
 
 class HealthMonitor:
@@ -153,27 +210,44 @@ class HealthMonitor:
         self.diversity_log: list[tuple[int, Tensor]] = []
         """``(step, diversity)`` for each evaluation of ``diversity_fn``."""
         self._reported: set[tuple[str, int]] = set()
+        self._rows_seen = 0  # the longest history the callback has seen, for summary()
 
     # ------------------------------------------------------------ public
 
     def check(self, history: History, G: nn.Module | None = None) -> list[Symptom]:
-        """Every symptom present in ``history`` now (and in ``G``'s diversity, if ``diversity_fn`` and ``G``)."""
+        """Every symptom present in ``history`` now (and in ``G``'s diversity, if ``diversity_fn`` and ``G``).
+
+        A history shorter than ``window`` rows (empty included) in which no seed diverged gives
+        one :data:`NOT_ENOUGH_HISTORY` entry that says so, rather than an empty list that would
+        read as "no symptoms": NaN and explosions are checked at any length, the other
+        symptoms need ``window`` rows.
+        """
         if len(history) == 0:
-            return []
+            return [self._not_enough(history, 0)]
         step = int(history.steps[-1])
         stacked = history[history.keys[0]].dim() > 1
         symptoms, diverged = self._check_finite(history, stacked)
-        healthy = ~diverged  # (S,): the other checks mean nothing once a seed has diverged
+        exploding, diverging = self._check_exploding(history, stacked, step, ~diverged)
+        symptoms += exploding
+        healthy = ~diverged & ~diverging  # (S,): the other checks mean nothing once a seed has diverged
         for check in (self._check_d_wins, self._check_g_starves, self._check_oscillation):
             symptoms += check(history, stacked, step, healthy)
         symptoms += self._check_diversity_record(history, stacked, step, healthy)
         if self.diversity_fn is not None and G is not None:
             symptoms += self._check_diversity_fn(G, stacked, step)
+        if len(history) < self.window and not symptoms:
+            return [self._not_enough(history, step)]
         return symptoms
 
     def __call__(self, step: int, history: History, G: nn.Module | None = None, D: nn.Module | None = None) -> None:
-        """The ``train`` callback: check, then print and keep each symptom that shows in a seed for the first time."""
+        """The ``train`` callback: check, then print and keep each symptom that shows in a seed for the first time.
+
+        "Not enough history" is expected early in a run: it is neither printed nor kept.
+        """
+        self._rows_seen = max(self._rows_seen, len(history))
         for symptom in self.check(history, G):
+            if symptom.name == NOT_ENOUGH_HISTORY:
+                continue
             seeds = symptom.seeds if symptom.seeds is not None else (0,)
             new = {(symptom.name, s) for s in seeds} - self._reported
             if not new:
@@ -184,10 +258,36 @@ class HealthMonitor:
                 print(symptom)
 
     def summary(self) -> str:
-        """The reported symptoms as plain text, one per line ("no symptoms" when the run looked healthy)."""
-        return "\n".join(str(s) for s in self.symptoms) or "no symptoms"
+        """The reported symptoms as plain text, one per line; "no symptoms" only after a full window was checked."""
+        if self.symptoms:
+            return "\n".join(str(s) for s in self.symptoms)
+        if self._rows_seen < self.window:
+            return (f"not enough history: the monitor saw {self._rows_seen} rows, its checks need window="
+                    f"{self.window} (train longer, or build HealthMonitor(window=...) with a smaller window)")
+        return "no symptoms"
 
     # ------------------------------------------------------------ the checks
+
+    def _not_enough(self, history: History, step: int) -> Symptom:
+        message = (f"Not enough history: {len(history)} rows, but the checks for D winning, G starving and "
+                   f"oscillation look at the last window={self.window} rows; only NaN/Inf and exploding values "
+                   f"were checked. Train longer, or build HealthMonitor(window=...) with a smaller window.")
+        return Symptom(NOT_ENOUGH_HISTORY, step, message, "")
+
+    def _check_exploding(self, history: History, stacked: bool, step: int,
+                         finite: Tensor) -> tuple[list[Symptom], Tensor]:
+        exploding, keys, now, start = explosion(history)
+        exploding = exploding & finite if len(exploding) == len(finite) else exploding
+        seeds = exploding.nonzero()[:, 0].tolist()
+        if not seeds:
+            return [], exploding
+        seeds_field, numbers = _describe(stacked, seeds, {s: explosion_message(keys[s], float(now[s]),
+                                                                               float(start[s])) for s in seeds})
+        message = (f"Training is diverging: {numbers}, though nothing is NaN yet. The run will not come back: "
+                   f"stop it and lower the learning rates (try a tenth), penalise D's gradients (R1 or a "
+                   f"gradient penalty), constrain a Wasserstein critic, or check the data's scale "
+                   f"(chapter {CHAPTERS['diverging']}).")
+        return [Symptom("diverging", step, message, CHAPTERS["diverging"], seeds_field)], exploding
 
     def _check_finite(self, history: History, stacked: bool) -> tuple[list[Symptom], Tensor]:
         keys = [k for k in history.keys if k not in DIVERSITY_KEYS]

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from gancourse import threads
 from gancourse.diagnostics import grad_norms_of
 from gancourse.losses import g_non_saturating_loss, g_saturating_loss
 from gancourse.mlp import ACTIVATIONS, NORMS, StackedBatchNorm1d, StackedLinear, make_activation
@@ -153,16 +154,19 @@ def train_d_against_fixed_g(
         eps_fake = rng.add_noise(torch.zeros_like(G(z_eval)), 1.0)
 
     rows, wanted = [], set(checkpoints)
-    for step in range(checkpoints[-1] + 1):
-        if step in wanted:
-            (sat, ns), d_fake = _g_grad_norms(G, D, z_eval, eps_fake, noise_std, S)
-            with torch.no_grad():
-                d_real = per_seed_mean(D(x_real_eval + noise_std * eps_real).sigmoid(), S).reshape(S)
-            rows.append(torch.stack([d_real, d_fake, sat, ns]))  # (4, S)
-        if step < checkpoints[-1]:
-            # (1) Update D: maximize log D(x) + log(1 - D(G(z))); G stays where it is
-            d_step(G, D, opt_d, rng.real(sample_real, batch_size), rng.z(batch_size, z_dim), config, rng,
-                   noise_std)
+    # CPU threads sized by the nets' work (one for 2-D nets), restored afterwards
+    work = lambda: threads.gan_mflop(G, D, torch.zeros_like(z_eval[..., :batch_size, :]))  # noqa: E731
+    with threads.for_work(work, device):
+        for step in range(checkpoints[-1] + 1):
+            if step in wanted:
+                (sat, ns), d_fake = _g_grad_norms(G, D, z_eval, eps_fake, noise_std, S)
+                with torch.no_grad():
+                    d_real = per_seed_mean(D(x_real_eval + noise_std * eps_real).sigmoid(), S).reshape(S)
+                rows.append(torch.stack([d_real, d_fake, sat, ns]))  # (4, S)
+            if step < checkpoints[-1]:
+                # (1) Update D: maximize log D(x) + log(1 - D(G(z))); G stays where it is
+                d_step(G, D, opt_d, rng.real(sample_real, batch_size), rng.z(batch_size, z_dim), config, rng,
+                       noise_std)
     record = torch.stack(rows).cpu()  # (C, 4, S): the one host copy
     return StarvationRun(G=G, D=D, d_steps=torch.tensor(checkpoints), d_real=record[:, 0], d_fake=record[:, 1],
                          grad_saturating=record[:, 2], grad_non_saturating=record[:, 3], noise_std=float(noise_std))
@@ -247,4 +251,5 @@ def depth_profile(activation: str, depth: int = 16, width: int = 64, norm: str =
     stack.to(device).train()  # batch norm in train mode: batch statistics, as during GAN training
     generator = torch.Generator(device=device).manual_seed(seed)
     x = torch.randn(n_models, batch_size, width, generator=generator, device=device)
-    return layer_grad_norms_per_seed(stack, x).cpu()
+    with threads.for_work(lambda: threads.model_mflop(stack, x), device):
+        return layer_grad_norms_per_seed(stack, x).cpu()

@@ -33,11 +33,14 @@ from pathlib import Path
 
 import torch
 from torch import Tensor, nn
-from tqdm.auto import tqdm
 
-from gancourse.checkpoint import load_checkpoint, save_checkpoint
+from gancourse import threads, validation
+from gancourse.checkpoint import CHECKPOINT_KEYS, load_checkpoint, save_checkpoint
+from gancourse.health import EXPLODE_ROWS, explosion, explosion_message
 from gancourse.history import History
 from gancourse.losses import LOSSES
+from gancourse.minibatch import pack
+from gancourse.progress import progress_bar
 from gancourse.regularizers import instance_noise_std
 from gancourse.runtime import default_device
 from gancourse.seeds import Randomness, SampleReal, n_models, stacked_models
@@ -147,9 +150,16 @@ class TrainConfig:
     """Show a tqdm progress bar (updated at flushes only)."""
 
     def __post_init__(self) -> None:
+        for name in _RULES:
+            setattr(self, name, _plain_number(name, getattr(self, name)))
+        if isinstance(self.betas, (tuple, list)):
+            self.betas = tuple(_plain_number("betas", b) for b in self.betas)
         for name, (ok, allowed) in _RULES.items():
-            if not ok(getattr(self, name)):
-                raise ValueError(f"TrainConfig.{name} must be {allowed}, got {getattr(self, name)!r}")
+            value = getattr(self, name)
+            if not ok(value):
+                hint = (f" (write {int(value)})" if "an int" in allowed and isinstance(value, float)
+                        and value.is_integer() else "")
+                raise ValueError(f"TrainConfig.{name} must be {allowed}, got {value!r}{hint}")
         self.betas = (float(self.betas[0]), float(self.betas[1]))
         if self.checkpoint_path is not None:
             self.checkpoint_path = str(self.checkpoint_path)  # checkpoints store plain values only
@@ -167,12 +177,27 @@ class TrainConfig:
         return asdict(self)
 
 
+def _plain_number(name: str, value: object) -> object:
+    """A NumPy scalar or a one-element tensor as the Python number it holds; other values unchanged."""
+    if isinstance(value, Tensor):
+        if value.numel() != 1:
+            raise ValueError(f"TrainConfig.{name} must be a number, got a tensor of shape {tuple(value.shape)}")
+        return value.item()
+    if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0:
+        return value.item()  # np.int64(10) -> 10, np.float32(1e-3) -> 0.001
+    return value
+
+
 # Fields that change no number of a run; all others must match when a run is resumed.
 _RESUMABLE_CHANGES = ("steps", "log_every", "checkpoint_every", "checkpoint_path", "progress")
 
 
 class TrainingDiverged(FloatingPointError):
-    """A loss, an output mean or a gradient norm became NaN or infinite; the message says where and what to try."""
+    """A loss, an output mean or a gradient norm became NaN or infinite, or grew by orders of magnitude.
+
+    The second case ("diverging") is :func:`gancourse.health.explosion`'s rule, checked at the same
+    flushes as NaN. The message says where and what to try; ``key`` names the record.
+    """
 
     def __init__(self, message: str, step: int, key: str, seeds: list[int] | None = None) -> None:
         super().__init__(message)
@@ -206,20 +231,14 @@ def _divergence(history: History, first_row: int, config: TrainConfig, seeds: li
     rows = torch.stack([history[k][first_row:] for k in _CHECK_ORDER], dim=1)  # (T, 6) or (T, 6, S)
     bad = ~torch.isfinite(rows)
     if not bad.any():
-        return None
+        return _explosion(history, config, seeds)
     t = int(bad.flatten(1).any(dim=1).nonzero()[0])
     k = int(bad[t].reshape(len(_CHECK_ORDER), -1).any(dim=1).nonzero()[0])
     key, step = _CHECK_ORDER[k], int(history.steps[first_row + t])
     bad_seeds = [seeds[i] for i in bad[t, k].nonzero().flatten().tolist()] if bad.dim() == 3 else None
     value = rows[t, k][bad[t, k]].flatten()[0].item()
     net = "D" if key.startswith("d_") else "G"
-    fixes = [f"lower the learning rates (lr_d={config.lr_d:g}, lr_g={config.lr_g:g}; try a tenth)"]
-    if net == "D" and not (config.gp_weight or config.r1_weight):
-        fixes.append("penalise D's gradients (gp_weight=10 or r1_weight=1)")
-    if config.loss in ("wasserstein", "hinge") and config.clip_value is None and not config.gp_weight:
-        fixes.append(f"constrain the {config.loss} critic (gp_weight=10 or clip_value=0.01)")
-    if config.amp != "off":
-        fixes.append("train in float32 (amp='off')")
+    fixes = _fixes(config, net)
     return TrainingDiverged(
         f"training diverged at step {step}: {_WHAT[key]} ({key}) became {value}"
         + (f" for seed(s) {bad_seeds}" if bad_seeds else "")
@@ -227,10 +246,60 @@ def _divergence(history: History, first_row: int, config: TrainConfig, seeds: li
         step, key, bad_seeds)
 
 
+def _fixes(config: TrainConfig, net: str) -> list[str]:
+    fixes = [f"lower the learning rates (lr_d={config.lr_d:g}, lr_g={config.lr_g:g}; try a tenth)"]
+    if net == "D" and not (config.gp_weight or config.r1_weight):
+        fixes.append("penalise D's gradients (gp_weight=10 or r1_weight=1)")
+    if config.loss in ("wasserstein", "hinge") and config.clip_value is None and not config.gp_weight:
+        fixes.append(f"constrain the {config.loss} critic (gp_weight=10 or clip_value=0.01)")
+    if config.amp != "off":
+        fixes.append("train in float32 (amp='off')")
+    return fixes
+
+
+def _explosion(history: History, config: TrainConfig, seeds: list[int]) -> TrainingDiverged | None:
+    """The :class:`TrainingDiverged` for records grown by orders of magnitude (:func:`~gancourse.health.explosion`)."""
+    exploding, keys, now, start = explosion(history)
+    if not exploding.any():
+        return None
+    i = int(exploding.nonzero()[0])
+    key, step = keys[i], int(history.steps[-1])
+    bad_seeds = [seeds[s] for s in exploding.nonzero().flatten().tolist()] if len(exploding) > 1 else None
+    net = "D" if key.startswith("d_") else "G"
+    fixes = _fixes(config, net) + ["check the data's scale (values of order 1)"]
+    return TrainingDiverged(
+        f"training is diverging at step {step}: " + explosion_message(key, float(now[i]), float(start[i]),
+                                                                         EXPLODE_ROWS)
+        + (f", for seed(s) {bad_seeds}" if bad_seeds else "")
+        + ". Nothing is NaN yet, but the run will not come back, so it was stopped. Try: " + "; ".join(fixes) + ".",
+        step, key, bad_seeds)
+
+
+def _load_net(model: nn.Module, state: dict, name: str, path) -> None:
+    """``model.load_state_dict(state)``, or a ``ValueError`` that says which layers differ from the checkpoint's."""
+    own = model.state_dict()
+    resized = [f"{k} is {tuple(own[k].shape)} here but {tuple(state[k].shape)} in the checkpoint"
+               for k in own if k in state and tuple(state[k].shape) != tuple(own[k].shape)]
+    missing = [k for k in own if k not in state]
+    extra = [k for k in state if k not in own]
+    problems = ([f"the checkpoint has no {', '.join(missing[:3])}"] if missing else []) \
+        + ([f"this {name} has no {', '.join(extra[:3])}"] if extra else []) + resized
+    if problems:
+        more = f" (and {len(problems) - 3} more differences)" if len(problems) > 3 else ""
+        raise ValueError(f"cannot resume from {path}: {name} is not built like the checkpointed {name}: "
+                         f"{'; '.join(problems[:3])}{more}. Build {name} exactly as the run that saved it did "
+                         f"(same class and sizes, e.g. width and depth), or train from scratch")
+    model.load_state_dict(state)
+
+
 def _resume(path, G, D, opt_g, opt_d, rng: Randomness, history: History, config: TrainConfig) -> int:
     # on the CPU: load_state_dict copies into the nets' and optimizers' own devices, and the
     # history and generator states belong on the host
-    state = load_checkpoint(path, map_location="cpu")
+    state = load_checkpoint(path, map_location="cpu", required=CHECKPOINT_KEYS)
+    if int(state["step"]) > config.steps:
+        raise ValueError(f"cannot resume from {path}: it holds {int(state['step'])} steps done, more than "
+                         f"TrainConfig.steps={config.steps}; set steps >= {int(state['step'])} (steps="
+                         f"{int(state['step'])} loads the run without training further)")
     changed = [f.name for f in fields(TrainConfig) if f.name not in _RESUMABLE_CHANGES
                and state["config"][f.name] != getattr(config, f.name)]
     if config.instance_noise and config.instance_noise_anneal is None and state["config"]["steps"] != config.steps:
@@ -238,8 +307,8 @@ def _resume(path, G, D, opt_g, opt_d, rng: Randomness, history: History, config:
     if changed:
         raise ValueError(f"cannot resume from {path}: the config differs in {changed}; only "
                          f"{', '.join(_RESUMABLE_CHANGES)} may change for the run to continue exactly")
-    G.load_state_dict(state["G"])
-    D.load_state_dict(state["D"])
+    _load_net(G, state["G"], "G", path)
+    _load_net(D, state["D"], "D", path)
     opt_g.load_state_dict(state["opt_g"])
     opt_d.load_state_dict(state["opt_d"])
     rng.load_state_dict(state["rng"])
@@ -261,8 +330,37 @@ def train(G: nn.Module, D: nn.Module, data: Tensor | SampleReal, config: TrainCo
     exactly (same numbers as an uninterrupted run). For stacked models (``n_models=S``)
     seed ``s`` draws from ``seeds[s]`` (default ``config.seed + s``). Raises
     :class:`TrainingDiverged` at the first flush after a NaN/Inf, after ``callback`` has seen
-    that flush (so a :class:`~gancourse.health.HealthMonitor` can report the divergence).
+    that flush (so a :class:`~gancourse.health.HealthMonitor` can report the divergence), and
+    likewise when D's loss or a gradient norm has grown by orders of magnitude without NaN
+    (:func:`~gancourse.health.explosion`, "diverging").
+
+    Inputs are checked first (:mod:`gancourse.validation`): the data (empty, bytes, NaN, [0, 255]
+    images, an absurd scale), whether data, G and D fit together, the sampler's and the
+    callback's signatures, the device. On a CPU the run uses the threads
+    :func:`gancourse.threads.for_work` picks for the nets' size (one for 2-D GANs), restored
+    afterwards; a thread count the user chose wins.
     """
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}"
+                        + (": build one with TrainConfig(**your_dict)" if isinstance(config, dict) else ""))
+    device = torch.device(device) if device is not None else default_device()
+    validation.check_device(device)
+    validation.check_callback(callback)
+    S = n_models(G, D)
+    data = validation.check_train_data(data, config, device)
+    validation.check_models_fit(G, D, data, config, S)
+    z_shape = (S, config.batch_size * config.pack, config.z_dim or G.z_dim)
+    z_shape = z_shape[1:] if S == 1 else z_shape
+    work = lambda: threads.gan_mflop(G, D, torch.zeros(z_shape, device=next(G.parameters()).device),  # noqa: E731
+                                     lambda x: pack(x, config.pack, 1 if S == 1 else 2) if config.pack > 1 else x)
+    with threads.for_work(work, device):
+        return _train(G, D, data, config, callback, resume_from, device, seeds)
+
+
+def _train(G: nn.Module, D: nn.Module, data: Tensor | SampleReal, config: TrainConfig,
+           callback: Callable[[int, History, nn.Module, nn.Module], None] | None,
+           resume_from: str | Path | None, device: torch.device, seeds: Sequence[int] | None) -> TrainResult:
+    """:func:`train` on checked inputs, within its thread setting."""
     device = torch.device(device) if device is not None else default_device()
     S = n_models(G, D)
     seeds = list(seeds) if seeds is not None else [config.seed + s for s in range(S)]
@@ -294,7 +392,7 @@ def train(G: nn.Module, D: nn.Module, data: Tensor | SampleReal, config: TrainCo
 
     anneal = config.instance_noise_anneal or config.steps
     checked = len(history)
-    bar = tqdm(total=config.steps, initial=start, disable=not config.progress, desc="training", unit="step")
+    bar = progress_bar(config.steps, initial=start, desc="training", unit="step", disable=not config.progress)
     for step in range(start, config.steps):
         noise_std = instance_noise_std(step, config.instance_noise, anneal) if config.instance_noise else 0.0
         for _ in range(config.n_critic):

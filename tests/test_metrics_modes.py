@@ -107,7 +107,7 @@ def test_batched_matches_naive_loop_per_seed():
 @pytest.mark.parametrize(
     "samples, centers, std, match",
     [
-        (torch.zeros(5, 3), torch.zeros(8, 2), 0.1, "centers must have shape"),
+        (torch.zeros(5, 3), torch.zeros(8, 2), 0.1, "samples must have shape"),  # the samples are wrong: say so
         (torch.zeros(5), torch.zeros(8, 2), 0.1, "samples must have shape"),
         (torch.zeros(0, 2), torch.zeros(8, 2), 0.1, "at least one sample"),
         (torch.zeros(5, 2), torch.zeros(8, 2), 0.0, "std must be > 0"),
