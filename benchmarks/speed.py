@@ -496,14 +496,16 @@ def main(argv: list[str] | None = None) -> list[str]:
 
     emit(bench_busy_machine(steps=2 if args.smoke else 20 if args.quick else 50, repeats=repeats,
                             compare_torch_default=not (args.quick or args.smoke)))
-    emit(bench_seeds(device, repeats=repeats, **seeds_small))
-    emit(bench_floor(device, repeats=repeats, **seeds_small))
-    if not (args.quick or args.smoke):
-        emit(bench_seeds(device, repeats=repeats, **seeds_large), suffix="_width128_batch256")
-    emit(bench_dcgan(device, repeats=repeats, **dcgan_cfg))
-    if args.profile:
-        emit(profile_dcgan(device, steps=2 if args.smoke else 4, width=dcgan_cfg["width"],
-                           batch_size=dcgan_cfg["batch_size"]))
+    # engine and baselines on the same thread count (the "threads" line), as before gancourse chose threads itself
+    with threads.fixed(torch.get_num_threads()):
+        emit(bench_seeds(device, repeats=repeats, **seeds_small))
+        emit(bench_floor(device, repeats=repeats, **seeds_small))
+        if not (args.quick or args.smoke):
+            emit(bench_seeds(device, repeats=repeats, **seeds_large), suffix="_width128_batch256")
+        emit(bench_dcgan(device, repeats=repeats, **dcgan_cfg))
+        if args.profile:
+            emit(profile_dcgan(device, steps=2 if args.smoke else 4, width=dcgan_cfg["width"],
+                               batch_size=dcgan_cfg["batch_size"]))
     emit({"load_average_after": load_average()})
     if args.save:
         RESULTS.mkdir(parents=True, exist_ok=True)
