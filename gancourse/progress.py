@@ -13,35 +13,49 @@ The training loops of every chapter (:func:`gancourse.training.train`,
 
 from __future__ import annotations
 
+import functools
+import sys
+
 from tqdm.auto import tqdm as _auto_tqdm
-from tqdm.notebook import tqdm as _notebook_tqdm
 
 
-class NotebookBar(_notebook_tqdm):
-    """tqdm's notebook bar, displayed with a display id and displayed again, final, when it closes."""
+@functools.cache
+def _notebook_bar() -> type | None:
+    """The notebook bar class if tqdm.auto chose tqdm's notebook bar (a Jupyter kernel with ipywidgets), else None.
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, display=False, **kwargs)
-        self._handle = None
-        if not self.disable:
-            from IPython.display import display
+    Built on first use: tqdm.notebook imports IPython and ipywidgets, which a plain script never needs.
+    """
+    notebook = sys.modules.get("tqdm.notebook")  # tqdm.auto imported it only if it chose it
+    if notebook is None or not issubclass(_auto_tqdm, notebook.tqdm_notebook):
+        return None
 
-            self._handle = display(self.container, display_id=True)
-            self.displayed = True
+    class NotebookBar(notebook.tqdm_notebook):
+        """tqdm's notebook bar, displayed with a display id and displayed again, final, when it closes."""
 
-    def close(self) -> None:
-        super().close()  # draws the final state into the widget
-        if self._handle is not None:
-            handle, self._handle = self._handle, None
-            handle.update(self.container)  # the same widget, with a text copy made now
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, display=False, **kwargs)
+            self._handle = None
+            if not self.disable:
+                from IPython.display import display
+
+                self._handle = display(self.container, display_id=True)
+                self.displayed = True
+
+        def close(self) -> None:
+            super().close()  # draws the final state into the widget
+            if self._handle is not None:
+                handle, self._handle = self._handle, None
+                handle.update(self.container)  # the same widget, with a text copy made now
+
+    return NotebookBar
 
 
 def progress_bar(total: int, initial: int = 0, desc: str | None = None, unit: str = "it",
                  disable: bool = False) -> _auto_tqdm:
-    """A tqdm bar of ``total`` steps: :class:`NotebookBar` in a notebook, tqdm's text bar elsewhere.
+    """A tqdm bar of ``total`` steps: in a notebook, one whose saved text ends final; tqdm's text bar elsewhere.
 
     Use it as a tqdm bar (``update``, ``set_postfix``) and ``close()`` it at the end: in a
     notebook the closing refreshes the saved text to the final state.
     """
-    cls = NotebookBar if issubclass(_auto_tqdm, _notebook_tqdm) else _auto_tqdm
+    cls = _notebook_bar() or _auto_tqdm
     return cls(total=total, initial=initial, desc=desc, unit=unit, disable=disable)
