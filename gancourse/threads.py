@@ -29,6 +29,7 @@ what it means for a learner.
 from __future__ import annotations
 
 import contextlib
+import copy
 import functools
 import os
 from collections.abc import Callable, Iterator
@@ -170,13 +171,30 @@ def model_mflop(model: nn.Module, *inputs: torch.Tensor) -> float:
         return forward_mflop(lambda: model(*inputs))
 
 
+def private_copies(*models: nn.Module) -> tuple[nn.Module, ...] | None:
+    """Deep copies of ``models`` to run a probe on, or None if one cannot be copied.
+
+    A probe on a copy changes nothing the caller can see: not the nets' buffers, not a wrapper's
+    count of its calls, not their train/eval mode.
+    """
+    try:
+        return tuple(copy.deepcopy(model) for model in models)
+    except Exception:  # e.g. a module holding an open file: the caller then skips its probe
+        return None
+
+
 def gan_mflop(G: nn.Module, D: nn.Module, z: torch.Tensor, to_d_input: Callable | None = None) -> float:
     """MFLOP of one forward pass of ``G`` on ``z`` and of ``D`` on the result: the size of a GAN step's work.
 
     ``z`` is one batch ``(n, z_dim)`` (``(S, n, z_dim)`` for stacked seeds); ``to_d_input`` turns
-    ``G(z)`` into D's input (e.g. packing). Both nets run in eval mode, so nothing they keep
-    (batch-norm statistics) changes. :func:`gancourse.training.train` sizes its threads with it.
+    ``G(z)`` into D's input (e.g. packing). Counted on copies of the nets in eval mode, so nothing
+    about ``G`` and ``D`` changes; 0 if they cannot be copied. :func:`gancourse.training.train`
+    sizes its threads with it.
     """
     to_d_input = to_d_input or (lambda x: x)
+    copies = private_copies(G, D)
+    if copies is None:
+        return 0.0
+    G, D = copies
     with _eval_mode(G, D):
         return forward_mflop(lambda: D(to_d_input(G(z))))

@@ -169,11 +169,12 @@ def check_train_data(data: object, config, device: torch.device) -> Tensor | Cal
 def check_models_fit(G: nn.Module, D: nn.Module, data: Tensor | Callable, config, n_models: int) -> None:
     """Raise ``ValueError`` naming which of data, G and D is the odd one out when their sample shapes disagree.
 
-    Runs ``G`` on a few ``z = 0`` and ``D`` on a few samples of each, in eval mode and without
-    gradients (no batch-norm statistics change, the run's random numbers are untouched).
+    Runs copies of ``G`` on a few ``z = 0`` and of ``D`` on a few samples of each, in eval mode and
+    without gradients: the nets themselves are not called (nothing about them changes) and the run's
+    random numbers are untouched.
     """
     from gancourse.minibatch import pack
-    from gancourse.threads import _eval_mode
+    from gancourse.threads import _eval_mode, private_copies
 
     z_dim = config.z_dim or getattr(G, "z_dim", None)
     if z_dim is None:
@@ -182,6 +183,10 @@ def check_models_fit(G: nn.Module, D: nn.Module, data: Tensor | Callable, config
                              "did you swap G and D?")
         raise ValueError("G has no z_dim attribute; set TrainConfig.z_dim")
     m = config.pack
+    copies = private_copies(G, D)
+    if copies is None:
+        return  # nets that cannot be copied are not probed; their first step reports any mismatch
+    G, D = copies
     param = next(G.parameters(), None)
     device = param.device if param is not None else torch.device("cpu")
     stacked = n_models > 1
