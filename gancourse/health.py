@@ -104,9 +104,9 @@ def explosion(history: History, rows: int = EXPLODE_ROWS,
     keys = [k for k in limits if k in history.keys]
     if len(history) == 0 or not keys:
         return torch.zeros(1, dtype=torch.bool), [None], torch.zeros(1), torch.zeros(1)
-    values = torch.stack([_columns(history[k]) for k in keys]).abs()  # (K, T, S)
-    recent = values[:, -rows:].nan_to_num(nan=0.0).median(dim=1).values  # (K, S)
-    start = values[:, :rows].nan_to_num(nan=0.0).median(dim=1).values
+    columns = [_columns(history[k]) for k in keys]  # each (T, S)
+    recent = torch.stack([c[-rows:] for c in columns]).abs().nan_to_num(nan=0.0).median(dim=1).values  # (K, S)
+    start = torch.stack([c[:rows] for c in columns]).abs().nan_to_num(nan=0.0).median(dim=1).values
     limit = torch.tensor([limits[k] for k in keys])[:, None]
     over = recent >= limit  # (K, S); Inf counts, NaN is the 'diverged' check's business
     exploding = over.any(0)
