@@ -347,7 +347,7 @@ def train(G: nn.Module, D: nn.Module, data: Tensor | SampleReal, config: TrainCo
     validation.check_device(device)
     validation.check_callback(callback)
     S = n_models(G, D)
-    data = validation.check_train_data(data, config, device)
+    data = validation.check_train_data(data)
     validation.check_models_fit(G, D, data, config, S)
     z_shape = (S, config.batch_size * config.pack, config.z_dim or G.z_dim)
     z_shape = z_shape[1:] if S == 1 else z_shape

@@ -134,7 +134,7 @@ def _rejects(D: nn.Module, x: Tensor) -> str | None:
     return None
 
 
-def check_train_data(data: object, config, device: torch.device) -> Tensor | Callable:
+def check_train_data(data: object) -> Tensor | Callable:
     """The training data as :func:`~gancourse.training.train` uses it: a float tensor ``(N, ...)`` or a sampler.
 
     Tensors (and NumPy arrays, converted) must be non-empty, float (uint8 images are refused with
@@ -151,9 +151,10 @@ def check_train_data(data: object, config, device: torch.device) -> Tensor | Cal
     if data.dim() == 0 or len(data) == 0:
         raise ValueError(f"data is empty (shape {tuple(data.shape)}): pass at least one sample, e.g. "
                          f"datasets.ring().sample(10_000)")
-    if data.dim() == 4:  # images: the course's G ends in tanh, so they must lie in [-1, 1]
+    if data.dim() == 4:  # images: the course's G ends in tanh, so they must lie in [-1, 1] (finite too)
         data = check_images(data, "data", "training", allow_unit_range=True)
-    elif not data.is_floating_point():
+        return data.float() if data.dtype == torch.float64 else data
+    if not data.is_floating_point():
         raise TypeError(f"data has dtype {data.dtype}; training needs float samples: convert with x.float()")
     check_finite(data, "data", "remove or replace those samples before training")
     scale = float(data.detach().abs().max())
