@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 from torch import Tensor, nn
@@ -90,37 +91,62 @@ def _describe(stacked: bool, seeds: list[int], values: dict[int, str]) -> tuple[
     return tuple(seeds), "; ".join(f"seed {s}: {values[s]}" for s in seeds)
 
 
-def explosion(history: History, rows: int = EXPLODE_ROWS,
-              limits: dict[str, float] | None = None) -> tuple[Tensor, list[str | None], Tensor, Tensor]:
+class Explosion(NamedTuple):
+    """What :func:`explosion` finds, one entry per seed."""
+
+    exploding: Tensor
+    """``(S,)`` bool: some watched record's windowed median reached its limit."""
+    keys: list[str | None]
+    """The first such record (in the limits' order) per seed, or None."""
+    peak: Tensor
+    """``(S,)`` that record's largest windowed median."""
+    start: Tensor
+    """``(S,)`` that record's median over the run's first steps, for comparison."""
+    step: Tensor
+    """``(S,)`` int64: the step at which the first window over the limit ends (-1 where none)."""
+
+
+def explosion(history: History, since: int = 0, rows: int = EXPLODE_ROWS,
+              limits: dict[str, float] | None = None) -> Explosion:
     """Which seeds' losses or gradient norms have grown by orders of magnitude without becoming NaN.
 
-    For each record of ``limits`` (default :data:`EXPLODE_LIMITS`), the median ``|value|`` over the
-    last ``rows`` rows, per seed, is compared with its limit. Returns ``(exploding, key, now, start)``: ``exploding``
-    ``(S,)`` bool; for each seed the first exploding record's name (or None, in ``limits``' order); that record's
-    median over the last rows ``(S,)`` and over the first rows ``(S,)`` (for the message). Reads
-    flushed host rows only: the training loop calls it at each flush, never per step.
+    For each record of ``limits`` (default :data:`EXPLODE_LIMITS`), the median ``|value|`` over every
+    window of ``rows`` consecutive steps that ends at row ``since`` or later is compared with the
+    record's limit, per seed: a sustained explosion counts even if the values come back down (a
+    run that has thrown its weights around is broken), a single spike does not. Reads flushed
+    host rows only: the training loop calls it at each flush with ``since`` = the first new row,
+    never per step.
     """
     limits = EXPLODE_LIMITS if limits is None else limits
     keys = [k for k in limits if k in history.keys]
-    if len(history) == 0 or not keys:
-        return torch.zeros(1, dtype=torch.bool), [None], torch.zeros(1), torch.zeros(1)
+    T = len(history)
+    if T == 0 or not keys or since >= T:
+        S = _columns(history[history.keys[0]]).shape[1] if T else 1
+        return Explosion(torch.zeros(S, dtype=torch.bool), [None] * S, torch.zeros(S), torch.zeros(S),
+                         torch.full((S,), -1))
+    w = min(rows, T)
+    lo = max(0, since - w + 1)  # the first row of the first window that ends at `since` or later
     columns = [_columns(history[k]) for k in keys]  # each (T, S)
-    recent = torch.stack([c[-rows:] for c in columns]).abs().nan_to_num(nan=0.0).median(dim=1).values  # (K, S)
-    start = torch.stack([c[:rows] for c in columns]).abs().nan_to_num(nan=0.0).median(dim=1).values
-    limit = torch.tensor([limits[k] for k in keys])[:, None]
-    over = recent >= limit  # (K, S); Inf counts, NaN is the 'diverged' check's business
-    exploding = over.any(0)
-    first = over.int().argmax(0)  # (S,) the first record (in the limits' order) over its limit
-    columns = torch.arange(over.shape[1])
-    names = [keys[int(first[s])] if exploding[s] else None for s in range(over.shape[1])]
-    return exploding, names, recent[first, columns], start[first, columns]
+    values = torch.stack([c[lo:] for c in columns]).abs().nan_to_num(nan=0.0)  # (K, T - lo, S)
+    medians = values.unfold(1, w, 1).median(dim=-1).values  # (K, windows, S); NaN is the 'diverged' check's
+    over = medians >= torch.tensor([limits[k] for k in keys])[:, None, None]  # Inf counts
+    per_key = over.any(1)  # (K, S)
+    exploding = per_key.any(0)
+    first = per_key.int().argmax(0)  # (S,) the first record over its limit
+    seeds = torch.arange(len(exploding))
+    window = over[first, :, seeds].int().argmax(1)  # (S,) the first window over the limit
+    steps = history.steps[lo + window + w - 1]
+    start = torch.stack([c[:rows] for c in columns]).abs().nan_to_num(nan=0.0).median(dim=1).values  # (K, S)
+    return Explosion(exploding, [keys[int(first[s])] if exploding[s] else None for s in range(len(exploding))],
+                     medians.max(1).values[first, seeds], start[first, seeds],
+                     torch.where(exploding, steps, -1))
 
 
-def explosion_message(key: str, now: float, start: float, rows: int = EXPLODE_ROWS) -> str:
-    """Plain words for one exploding record: what grew, from what, to what."""
-    return (f"{_WHAT.get(key, key)} ({key}) has grown to {now:.3g} (median |value| over the last {rows} steps; "
-            f"{start:.3g} at the start), beyond {EXPLODE_LIMITS.get(key, 0):.0e}, which no healthy run of the "
-            f"course reaches")
+def explosion_message(key: str, peak: float, start: float, step: int, rows: int = EXPLODE_ROWS) -> str:
+    """Plain words for one exploding record: what grew, to what, by when, from what."""
+    return (f"{_WHAT.get(key, key)} ({key}) reached {peak:.3g} (median |value| of {rows} consecutive steps, "
+            f"first over the limit at step {step}; {start:.3g} over the first steps), beyond "
+            f"{EXPLODE_LIMITS.get(key, 0):.0e}, which no healthy run of the course reaches")
 
 
 class HealthMonitor:
@@ -276,15 +302,18 @@ class HealthMonitor:
 
     def _check_exploding(self, history: History, stacked: bool, step: int,
                          finite: Tensor) -> tuple[list[Symptom], Tensor]:
-        exploding, keys, now, start = explosion(history)
-        exploding = exploding & finite if len(exploding) == len(finite) else exploding
+        # the windows within the last `window` rows: a monitor called at every flush sees each of them
+        found = explosion(history, since=max(0, len(history) - self.window))
+        exploding = found.exploding & finite
         seeds = exploding.nonzero()[:, 0].tolist()
         if not seeds:
             return [], exploding
-        seeds_field, numbers = _describe(stacked, seeds, {s: explosion_message(keys[s], float(now[s]),
-                                                                               float(start[s])) for s in seeds})
-        message = (f"Training is diverging: {numbers}, though nothing is NaN yet. The run will not come back: "
-                   f"stop it and lower the learning rates (try a tenth), penalise D's gradients (R1 or a "
+        step = min(int(found.step[s]) for s in seeds)
+        seeds_field, numbers = _describe(stacked, seeds, {s: explosion_message(
+            found.keys[s], float(found.peak[s]), float(found.start[s]), int(found.step[s])) for s in seeds})
+        message = (f"Training is diverging: {numbers}, though nothing is NaN yet. Weights thrown that far make "
+                   f"the rest of the run meaningless, even if the values come back down: stop it and lower the "
+                   f"learning rates (try a tenth), penalise D's gradients (R1 or a "
                    f"gradient penalty), constrain a Wasserstein critic, or check the data's scale "
                    f"(chapter {CHAPTERS['diverging']}).")
         return [Symptom("diverging", step, message, CHAPTERS["diverging"], seeds_field)], exploding

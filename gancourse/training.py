@@ -231,7 +231,7 @@ def _divergence(history: History, first_row: int, config: TrainConfig, seeds: li
     rows = torch.stack([history[k][first_row:] for k in _CHECK_ORDER], dim=1)  # (T, 6) or (T, 6, S)
     bad = ~torch.isfinite(rows)
     if not bad.any():
-        return _explosion(history, config, seeds)
+        return _explosion(history, first_row, config, seeds)
     t = int(bad.flatten(1).any(dim=1).nonzero()[0])
     k = int(bad[t].reshape(len(_CHECK_ORDER), -1).any(dim=1).nonzero()[0])
     key, step = _CHECK_ORDER[k], int(history.steps[first_row + t])
@@ -257,21 +257,22 @@ def _fixes(config: TrainConfig, net: str) -> list[str]:
     return fixes
 
 
-def _explosion(history: History, config: TrainConfig, seeds: list[int]) -> TrainingDiverged | None:
+def _explosion(history: History, first_row: int, config: TrainConfig, seeds: list[int]) -> TrainingDiverged | None:
     """The :class:`TrainingDiverged` for records grown by orders of magnitude (:func:`~gancourse.health.explosion`)."""
-    exploding, keys, now, start = explosion(history)
-    if not exploding.any():
+    found = explosion(history, since=first_row)
+    if not found.exploding.any():
         return None
-    i = int(exploding.nonzero()[0])
-    key, step = keys[i], int(history.steps[-1])
-    bad_seeds = [seeds[s] for s in exploding.nonzero().flatten().tolist()] if len(exploding) > 1 else None
+    i = int(found.exploding.nonzero()[0])
+    key, step = found.keys[i], int(found.step[i])
+    bad_seeds = [seeds[s] for s in found.exploding.nonzero().flatten().tolist()] if len(found.exploding) > 1 else None
     net = "D" if key.startswith("d_") else "G"
     fixes = _fixes(config, net) + ["check the data's scale (values of order 1)"]
     return TrainingDiverged(
-        f"training is diverging at step {step}: " + explosion_message(key, float(now[i]), float(start[i]),
-                                                                         EXPLODE_ROWS)
+        f"training is diverging at step {step}: "
+        + explosion_message(key, float(found.peak[i]), float(found.start[i]), step, EXPLODE_ROWS)
         + (f", for seed(s) {bad_seeds}" if bad_seeds else "")
-        + ". Nothing is NaN yet, but the run will not come back, so it was stopped. Try: " + "; ".join(fixes) + ".",
+        + ". Nothing is NaN yet, but weights thrown that far make the rest of the run meaningless, so it was "
+          "stopped. Try: " + "; ".join(fixes) + ".",
         step, key, bad_seeds)
 
 
