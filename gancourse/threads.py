@@ -175,12 +175,21 @@ def private_copies(*models: nn.Module) -> tuple[nn.Module, ...] | None:
     """Deep copies of ``models`` to run a probe on, or None if one cannot be copied.
 
     A probe on a copy changes nothing the caller can see: not the nets' buffers, not a wrapper's
-    count of its calls, not their train/eval mode.
+    count of its calls, not their train/eval mode; the copies' forward hooks are removed, so hooks
+    registered on the nets do not see the probe either.
     """
     try:
-        return tuple(copy.deepcopy(model) for model in models)
+        copies = tuple(copy.deepcopy(model) for model in models)
     except Exception:  # e.g. a module holding an open file: the caller then skips its probe
         return None
+    for module in (m for model in copies for m in model.modules()):
+        # hooks are copied by reference and would see the probe (a test's hook that records D's inputs)
+        for name in ("_forward_pre_hooks", "_forward_hooks", "_forward_pre_hooks_with_kwargs",
+                     "_forward_hooks_with_kwargs", "_forward_hooks_always_called"):
+            hooks = getattr(module, name, None)
+            if hooks is not None:
+                hooks.clear()
+    return copies
 
 
 def gan_mflop(G: nn.Module, D: nn.Module, z: torch.Tensor, to_d_input: Callable | None = None) -> float:
