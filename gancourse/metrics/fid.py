@@ -81,7 +81,7 @@ class FIDScorer:
             reset_real_features=False,  # reset() keeps the real statistics
         ).to(self.device)
         # the classifier's work on one batch sizes the CPU threads (threads.for_work); counted on one image
-        per_image = threads.forward_mflop(lambda: classifier.features(x_real[:1].to(self.device)))
+        per_image = threads.model_mflop(self.metric.inception, x_real[:1].to(self.device))
         self._mflop = per_image * batch_size
         self._update(x_real, real=True)
 

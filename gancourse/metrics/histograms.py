@@ -35,7 +35,7 @@ def predict_classes(images: Tensor, classifier: FashionClassifier | None = None,
     # NaN images would all land in class 0 (argmax of NaN logits) without a word
     images = check_images(images, "images", "the classifier", diverged_hint=True)
     classifier = _classifier_for(images, classifier)
-    mflop = threads.forward_mflop(lambda: classifier(images[:1])) * min(batch_size, len(images)) if len(images) else 0
+    mflop = threads.model_mflop(classifier, images[:1]) * min(batch_size, len(images)) if len(images) else 0
     with threads.for_work(mflop, images.device):
         predictions = [classifier(images[i : i + batch_size]).argmax(dim=1) for i in range(0, len(images), batch_size)]
     return torch.cat(predictions) if predictions else torch.zeros(0, dtype=torch.long, device=images.device)
