@@ -11,6 +11,7 @@ import importlib.util
 import io
 import os
 import subprocess
+import sys
 import tarfile
 import threading
 import time
@@ -77,9 +78,15 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+class QuietServer(http.server.ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # a closed page drops its pending requests
+            super().handle_error(request, client_address)
+
+
 def serve(folder: Path):
     """An HTTP server on 127.0.0.1 and a free port, serving ``folder`` from a daemon thread."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=folder))
+    server = QuietServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=folder))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
 
