@@ -39,9 +39,6 @@ from gancourse import instructor  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")  # nbgrader's own ORM use
 
-STUDENT = "instructor"
-"""The student id under which the instructor version is submitted to a throw-away course."""
-
 WORKERS = 2
 """Chapters executed at once (CI has two cores; each kernel runs one thread)."""
 
@@ -62,24 +59,8 @@ def _params(test: str) -> list:
     return params
 
 
-def student_version_problems(chapter: str, course: str) -> list[str]:
-    """Build ``chapter``'s student version in ``course``, execute it at the smoke budget, list what is wrong."""
-    released = instructor.build_course([Path(chapter)], Path(course))[Path(chapter).stem]
-    return instructor.student_version_problems(instructor.run_student_version(released, budget="smoke"))
-
-
-def instructor_version_scores(chapter: str, course: str) -> dict[str, instructor.Score]:
-    """Submit ``chapter`` as it is to a fresh course in ``course`` and autograde it at the smoke budget."""
-    path = Path(chapter)
-    instructor.build_course([path], Path(course))
-    submitted = Path(course) / "submitted" / STUDENT / path.stem
-    submitted.mkdir(parents=True)
-    (submitted / path.name).write_bytes(path.read_bytes())
-    return instructor.autograde(Path(course), path.stem, STUDENT, budget="smoke")
-
-
-JOBS = {"test_the_student_version_fails_only_at_each_self_check": student_version_problems,
-        "test_the_instructor_version_autogrades_to_full_marks": instructor_version_scores}
+JOBS = {"test_the_student_version_fails_only_at_each_self_check": instructor.check_student_version,
+        "test_the_instructor_version_autogrades_to_full_marks": instructor.autograde_instructor_version}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -87,17 +68,17 @@ def runs(request, tmp_path_factory):
     """The chapter executions the selected tests need, started with the module's first test, ``WORKERS`` at a time.
 
     Keyed by (test name, chapter path); each test waits for its own, while the tests before it run.
-    Worker processes are forked (the test process has imported nothing heavy).
+    Workers are spawned (fresh interpreters importing only gancourse.instructor), not forked from a test
+    process that may hold a browser and a web server from tests/site.
     """
-    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    pool = ProcessPoolExecutor(min(WORKERS, os.cpu_count() or 1), mp_context=context)
+    pool = ProcessPoolExecutor(min(WORKERS, os.cpu_count() or 1), mp_context=multiprocessing.get_context("spawn"))
     futures = {}
     for item in request.session.items:
         name = getattr(item, "originalname", None)
         if getattr(item, "module", None) is request.module and name in JOBS:
             chapter = item.callspec.params["chapter"]
             course = tmp_path_factory.mktemp(f"{name.split('_')[2]}-{chapter.stem}")
-            futures[name, chapter] = pool.submit(JOBS[name], str(chapter), str(course))
+            futures[name, chapter] = pool.submit(JOBS[name], chapter, course)
     yield futures
     pool.shutdown(cancel_futures=True)
 
@@ -174,7 +155,7 @@ def _made_up_chapter(folder: Path) -> Path:
 
 def test_the_checks_catch_a_self_check_without_teeth_and_a_cell_that_needs_a_solution(tmp_path: Path):
     chapter = _made_up_chapter(tmp_path)
-    problems = student_version_problems(str(chapter), str(tmp_path / "course"))
+    problems = instructor.check_student_version(chapter, tmp_path / "course")
     assert len(problems) == 2, problems
     assert problems[0].startswith("cell 3 (ex1_check): the self-check passes with the solution stripped")
     assert problems[1].startswith("cell 4 (not an exercise") and "NameError" in problems[1]
@@ -182,7 +163,7 @@ def test_the_checks_catch_a_self_check_without_teeth_and_a_cell_that_needs_a_sol
 
 def test_autograding_finds_the_points_a_wrong_hidden_test_loses(tmp_path: Path):
     chapter = _made_up_chapter(tmp_path)
-    scores = instructor_version_scores(str(chapter), str(tmp_path / "course"))
+    scores = instructor.autograde_instructor_version(chapter, tmp_path / "course")
     assert scores["ex1_check"] == instructor.Score(1.0, 1.0)
     assert (scores["ex2_check"].score, scores["ex2_check"].max_score) == (0.0, 2.0)
     assert scores["ex2_check"].error.startswith("AssertionError")
@@ -209,3 +190,18 @@ def test_structure_problems_name_each_broken_cell(tmp_path: Path):
     with pytest.raises(ValueError, match="98_broken.ipynb: cell 4 .lonely_check.: self-check without points"):
         instructor.build_course([tmp_path / "98_broken.ipynb"], tmp_path / "course")
     assert not (tmp_path / "course").exists()  # refused before writing anything
+
+
+def test_the_command_builds_a_course_and_refuses_a_broken_chapter(tmp_path: Path, capsys):
+    from gancourse.instructor.__main__ import main
+
+    chapter = _made_up_chapter(tmp_path)
+    assert main([str(chapter), "--course", str(tmp_path / "course")]) == 0
+    out = capsys.readouterr().out
+    assert "99_made_up: 2 exercises, 3 points" in out
+    assert (tmp_path / "course" / "release" / "99_made_up" / "99_made_up.ipynb").exists()
+    broken = nbformat.read(chapter, as_version=4)
+    broken.cells[3].metadata.nbgrader["locked"] = False
+    nbformat.write(broken, tmp_path / "98_broken.ipynb")
+    assert main([str(tmp_path / "98_broken.ipynb"), "--course", str(tmp_path / "course")]) == 2
+    assert "98_broken.ipynb: cell 3 (ex1_check): self-check not locked" in capsys.readouterr().err

@@ -55,9 +55,14 @@ class Site:
 
 
 def committed_tree(destination: Path) -> Path:
-    """Unpack ``git archive HEAD`` of this repository into ``destination`` (a fresh clone's files)."""
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", "HEAD"],
-                             capture_output=True, check=True).stdout
+    """Unpack ``git archive HEAD`` of this repository into ``destination`` (a fresh clone's files).
+
+    Outside a git checkout (an unpacked release), the repository folder itself is returned.
+    """
+    run = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", "HEAD"], capture_output=True)
+    if run.returncode != 0:
+        return ROOT
+    archive = run.stdout
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(destination, filter="data")
     return destination
