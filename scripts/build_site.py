@@ -242,8 +242,13 @@ def build(root: Path, out: Path, mathjax: Path | None = None, npm_prefix: Path |
     sys.stdout.write(run.stdout)
     sys.stderr.write(run.stderr)
     run.check_returncode()
+    html = out / "_build" / "html"
+    for path in chapters:  # the page's download button gives the chapter as committed, not the site's copy
+        download = html / "_sources" / "chapters" / path.name
+        if download.exists():
+            shutil.copy2(path, download)
     warnings = [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in run.stderr.splitlines() if "WARNING" in line]
-    return out / "_build" / "html", warnings
+    return html, warnings
 
 
 def _one_copy_of_each_script(app: Any, pagename: str, templatename: str, context: dict[str, Any], doctree: Any) -> None:

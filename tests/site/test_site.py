@@ -122,6 +122,10 @@ def test_the_chapter_page_shows_text_math_and_figures(stem, site, browser, base_
 
     text = page.inner_text("article.bd-article")
     assert not [message for message in WIDGET_ERRORS if message in text], "a widget shows an error, not its picture"
+    downloads = page.evaluate("() => [...document.querySelectorAll('a[href*=\"/_sources/\"]')].map(a => a.href)")
+    assert downloads, "no download link for the notebook"
+    with urllib.request.urlopen(downloads[0], timeout=30) as response:  # the chapter as committed, not the site's copy
+        assert response.read() == (site.root / "chapters" / f"{stem}.ipynb").read_bytes()
     assert visit.external == [], f"requests off the site (it must work offline): {visit.external}"
     assert visit.failed == [] and visit.errors == []
     page.close()
