@@ -240,6 +240,104 @@ def test_instance_noise_is_annealed_to_zero():
     assert stds[2] == 0.0 and stds[3] == 0.0
 
 
+def test_instance_noise_reaches_the_fake_half_of_D_input_and_G_step_too():
+    seen = []
+    G, D = tiny_mlp()
+    with torch.no_grad():  # G(z) = 0 exactly: whatever D sees of the fakes is the noise
+        G.net[-1].weight.zero_()
+        G.net[-1].bias.zero_()
+    D.register_forward_pre_hook(lambda m, args: seen.append(args[0].detach().clone()))
+    x = torch.zeros(1000, 2)
+    train(G, D, x, cfg(steps=4, batch_size=500, instance_noise=1.0, instance_noise_anneal=2, lr_g=1e-12),
+          device=CPU)
+    d_step_inputs, g_step_inputs = seen[0::2], seen[1::2]  # (real; fake) together in D's step, fakes in G's
+    fake_stds = [float(x[500:].std()) for x in d_step_inputs]
+    g_stds = [float(x.std()) for x in g_step_inputs]
+    for stds in (fake_stds, g_stds):  # the std anneals 1 -> 0.5 -> 0 -> 0 (G moved by at most 1e-9)
+        assert stds[0] == pytest.approx(1.0, abs=0.05) and stds[1] == pytest.approx(0.5, abs=0.03)
+        assert stds[2] < 1e-6 and stds[3] < 1e-6
+    real_noise, fake_noise = d_step_inputs[0][:500], d_step_inputs[0][500:]
+    assert abs(float(torch.corrcoef(torch.stack([real_noise[:, 0], fake_noise[:, 0]]))[0, 1])) < 0.15  # fresh draws
+
+
+def _dtypes_seen(*modules):
+    seen = []
+    for m in modules:
+        m.register_forward_hook(lambda module, args, out: seen.append(out.dtype))
+    return seen
+
+
+@pytest.mark.parametrize("amp, expected", [("bf16", torch.bfloat16), ("off", torch.float32), ("auto", torch.float32)])
+def test_amp_bf16_runs_both_players_linear_layers_in_bfloat16(amp, expected):
+    # on a CPU, "auto" means float32 (bf16 autocast only on CUDA)
+    G, D = tiny_mlp()
+    seen = _dtypes_seen(G.net[0], D.net[0])
+    x_real, z = torch.randn(8, 2), torch.randn(8, 2)
+    stats = d_step(G, D, torch.optim.Adam(D.parameters()), x_real, z, cfg(amp=amp))
+    g_stats = g_step(G, D, torch.optim.Adam(G.parameters()), z, cfg(amp=amp))
+    assert seen and set(seen) == {expected}
+    assert stats.d_loss.dtype == g_stats.g_loss.dtype == torch.float32  # records stay float32
+    seen.clear()
+    train(G, D, datasets.ring().sample, cfg(steps=2, amp=amp), device=CPU)
+    assert seen and set(seen) == {expected}
+
+
+def test_amp_bf16_d_loss_is_the_loss_computed_under_autocast_by_hand():
+    G, D = tiny_mlp()
+    D_ref = copy.deepcopy(D)
+    x_real, z = torch.randn(8, 2), torch.randn(8, 2)
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        real_logits, fake_logits = D_ref(x_real).float(), D_ref(G(z)).float()
+    by_hand = torch.nn.functional.softplus(-real_logits).mean() + torch.nn.functional.softplus(fake_logits).mean()
+    with torch.no_grad():
+        in_float32 = torch.nn.functional.softplus(-D_ref(x_real)).mean() + torch.nn.functional.softplus(
+            D_ref(G(z))).mean()
+    stats = d_step(G, D, torch.optim.Adam(D.parameters()), x_real, z, cfg(amp="bf16"))
+    assert_close(stats.d_loss, by_hand, rtol=0, atol=2e-6)
+    assert abs(float(in_float32 - by_hand)) > 1e-5  # bfloat16 rounding changes the number by more than that
+
+
+@pytest.mark.parametrize("channels_last, expected", [(None, torch.channels_last), (True, torch.channels_last),
+                                                     (False, torch.contiguous_format)])
+def test_channels_last_puts_conv_weights_and_image_batches_in_that_format(channels_last, expected):
+    G, D = tiny_dcgan()
+    inputs = []
+    D.register_forward_pre_hook(lambda m, args: inputs.append(args[0]))
+    result = train(G, D, fake_images(), cfg(steps=1, channels_last=channels_last), device=CPU)
+    conv_weights = [m.weight for m in result.D.modules() if isinstance(m, nn.Conv2d)]
+    assert conv_weights and all(w.is_contiguous(memory_format=expected) for w in conv_weights)
+    assert inputs[0].is_contiguous(memory_format=expected)
+    if expected is torch.contiguous_format:
+        assert not conv_weights[1].is_contiguous(memory_format=torch.channels_last)
+
+
+def test_train_takes_the_seeds_it_is_given_and_checks_their_number():
+    given = train(*tiny_mlp(), datasets.ring().sample, cfg(), device=CPU, seeds=[5])
+    from_config = train(*tiny_mlp(), datasets.ring().sample, cfg(seed=5), device=CPU)
+    other = train(*tiny_mlp(), datasets.ring().sample, cfg(seed=6), device=CPU)
+    for key in given.history.keys:
+        assert torch.equal(given.history[key], from_config.history[key]), key
+    assert not torch.equal(given.history["d_loss"], other.history["d_loss"])
+    with pytest.raises(ValueError, match="one seed per stacked model"):
+        train(*tiny_mlp(), datasets.ring().sample, cfg(), device=CPU, seeds=[1, 2])
+
+
+def test_z_dim_of_the_config_overrides_and_replaces_G_z_dim():
+    z_seen = []
+    G = nn.Sequential(nn.Linear(3, 2))  # no z_dim attribute
+    G.register_forward_pre_hook(lambda m, args: z_seen.append(tuple(args[0].shape)))
+    _, D = tiny_mlp()
+    train(G, D, datasets.ring().sample, cfg(steps=1, z_dim=3), device=CPU)
+    assert z_seen and set(z_seen) == {(8, 3)}
+    with pytest.raises(ValueError, match="set TrainConfig.z_dim"):
+        train(nn.Sequential(nn.Linear(3, 2)), D, datasets.ring().sample, cfg(steps=1), device=CPU)
+    G5 = mlp.MLPGenerator(z_dim=5, width=8, depth=1)
+    z_seen.clear()
+    G5.register_forward_pre_hook(lambda m, args: z_seen.append(args[0].shape[-1]))
+    train(G5, D, datasets.ring().sample, cfg(steps=1), device=CPU)
+    assert set(z_seen) == {5}  # without the override, G's own z_dim
+
+
 # ---------------------------------------------------------------- callback, divergence, host syncs
 
 
