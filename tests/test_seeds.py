@@ -123,6 +123,26 @@ def test_batched_steps_equal_separate_steps_on_the_same_batches():
             assert_close_up_to_adam_on_zero_gradients(a, b, lr=1e-2)
 
 
+def test_batched_steps_with_packing_equal_separate_steps():
+    """PacGAN with stacked seeds: seed s's packs are its own samples, as in a run of seed s alone."""
+    config = cfg(pack=2, instance_noise=0.1)
+    make_packed_D = lambda: mlp.MLPDiscriminator(width=16, depth=2, pack=2)  # noqa: E731
+    pairs = [init_models(s, make_G, make_packed_D) for s in SEEDS]
+    G, D = mlp.MLPGenerator.stack([g for g, _ in pairs]), mlp.MLPDiscriminator.stack([d for _, d in pairs])
+    opt_g, opt_d = torch.optim.Adam(G.parameters(), lr=1e-2), torch.optim.Adam(D.parameters(), lr=1e-2)
+    gen = torch.Generator().manual_seed(1)
+    x_real, z_d, z_g = (torch.randn(3, 16, 2, generator=gen) for _ in range(3))
+    rng = Randomness(SEEDS, CPU)
+    d_stats = d_step(G, D, opt_d, x_real, z_d, config, rng, noise_std=0.1)
+    g_stats = g_step(G, D, opt_g, z_g, config, rng, noise_std=0.1)
+    for s, (G_s, D_s) in enumerate(pairs):
+        alone = Randomness([SEEDS[s]], CPU)
+        d_s = d_step(G_s, D_s, torch.optim.Adam(D_s.parameters(), lr=1e-2), x_real[s], z_d[s], config, alone, 0.1)
+        g_s = g_step(G_s, D_s, torch.optim.Adam(G_s.parameters(), lr=1e-2), z_g[s], config, alone, 0.1)
+        for a, b in zip([*d_stats, *g_stats], [*d_s, *g_s], strict=True):
+            assert_close(a[s], b)
+
+
 @pytest.mark.parametrize("options", [
     {"n_critic": 2, "instance_noise": 0.2, "r1_weight": 1.0, "unrolled_steps": 1},
     # WGAN-GP: each seed's interpolation weights come from its own generator, as in a separate run

@@ -3,6 +3,7 @@ reference, n_critic counts, divergence is caught with a useful message, and the 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 
 import pytest
@@ -14,7 +15,7 @@ from gancourse import datasets, dcgan, losses, mlp
 from gancourse.health import HealthMonitor
 from gancourse.minibatch import pack
 from gancourse.seeds import Randomness, init_models
-from gancourse.steps import _judge, judges_samples_alone
+from gancourse.steps import _autocast, _judge, judges_samples_alone
 from gancourse.training import LOSSES, TrainConfig, TrainingDiverged, d_step, g_step, train, unrolled_g_step
 
 CPU = torch.device("cpu")
@@ -336,6 +337,34 @@ def test_z_dim_of_the_config_overrides_and_replaces_G_z_dim():
     G5.register_forward_pre_hook(lambda m, args: z_seen.append(args[0].shape[-1]))
     train(G5, D, datasets.ring().sample, cfg(steps=1), device=CPU)
     assert set(z_seen) == {5}  # without the override, G's own z_dim
+
+
+def test_autocast_choice_per_amp_mode_and_device():
+    # "auto" means bf16 on CUDA only; the object is built, not entered, so no GPU is needed
+    cuda, cpu = torch.device("cuda"), torch.device("cpu")
+    with pytest.warns(UserWarning, match="CUDA is not available") if not torch.cuda.is_available() else \
+            contextlib.nullcontext():
+        on_cuda = _autocast("auto", cuda)
+    assert isinstance(on_cuda, torch.autocast) and on_cuda.device == "cuda" and on_cuda.fast_dtype == torch.bfloat16
+    bf16 = _autocast("bf16", cpu)
+    assert isinstance(bf16, torch.autocast) and bf16.device == "cpu" and bf16.fast_dtype == torch.bfloat16
+    for amp, device in (("auto", cpu), ("off", cpu), ("off", cuda)):
+        assert not isinstance(_autocast(amp, device), torch.autocast), (amp, device)
+
+
+def test_d_step_without_rng_draws_instance_noise_from_the_global_generator():
+    G, D = tiny_mlp()
+    with torch.no_grad():
+        G.net[-1].weight.zero_()
+        G.net[-1].bias.zero_()  # G(z) = 0: the fakes D sees are the noise alone
+    seen = []
+    D.register_forward_pre_hook(lambda m, args: seen.append(args[0].detach().clone()))
+    x_real, z = torch.ones(8, 2), torch.randn(8, 2)
+    torch.manual_seed(21)
+    d_step(G, D, torch.optim.Adam(D.parameters()), x_real, z, cfg(), noise_std=0.5)
+    torch.manual_seed(21)  # the same draws by hand: real noise first, then fake noise
+    expected = torch.cat([x_real + 0.5 * torch.randn(8, 2), 0.5 * torch.randn(8, 2)])
+    assert_close(seen[0], expected)
 
 
 # ---------------------------------------------------------------- callback, divergence, host syncs
