@@ -172,3 +172,16 @@ def test_train_seeds_checks_its_input():
     G, D = init_models(0, make_G, make_D)
     with pytest.raises(ValueError, match="G holds 1 seeds but D holds 2"):
         train(G, mlp.MLPDiscriminator.stack([D, copy.deepcopy(D)]), datasets.ring().sample, cfg(), device=CPU)
+
+
+def test_grad_norm_counts_missing_gradients_as_zero_and_needs_seed_major_layouts():
+    weight, bias = torch.nn.Parameter(torch.ones(3, 4)), torch.nn.Parameter(torch.ones(3))
+    assert torch.equal(grad_norm([weight, bias]), torch.tensor(0.0))  # no backward yet
+    assert torch.equal(grad_norm([weight, bias], 3), torch.zeros(3))
+    weight.grad = torch.arange(12.0).view(3, 4)  # seed s owns row s; bias has no gradient
+    assert_close(grad_norm([weight, bias], 3), torch.arange(12.0).view(3, 4).norm(dim=1))
+    assert_close(grad_norm([weight, bias]), torch.arange(12.0).norm())
+    odd = torch.nn.Parameter(torch.ones(5))
+    odd.grad = torch.ones(5)
+    with pytest.raises(ValueError, match="cannot be split into 3 seeds"):
+        grad_norm([weight, odd], 3)

@@ -13,10 +13,20 @@ from torch.testing import assert_close
 
 from gancourse import datasets, dcgan, losses, mlp
 from gancourse.health import HealthMonitor
+from gancourse.history import History
 from gancourse.minibatch import pack
 from gancourse.seeds import Randomness, init_models
 from gancourse.steps import _autocast, _judge, judges_samples_alone
-from gancourse.training import LOSSES, TrainConfig, TrainingDiverged, d_step, g_step, train, unrolled_g_step
+from gancourse.training import (
+    LOSSES,
+    TrainConfig,
+    TrainingDiverged,
+    _divergence,
+    d_step,
+    g_step,
+    train,
+    unrolled_g_step,
+)
 
 CPU = torch.device("cpu")
 
@@ -496,3 +506,32 @@ def test_pack_needs_a_D_built_for_packed_inputs():
 def test_data_must_be_a_tensor_or_a_sampler():
     with pytest.raises(TypeError, match="sample_real"):
         train(*tiny_mlp(), [1, 2, 3], cfg(), device=CPU)
+
+
+def _nan_history(key: str = "d_loss") -> History:
+    rows = {k: torch.ones(4) for k in ("d_loss", "g_loss", "d_real", "d_fake", "d_grad_norm", "g_grad_norm")}
+    rows[key] = torch.tensor([1.0, 1.0, float("nan"), 1.0])
+    return History.from_dict({**rows, "step": torch.arange(10, 14)})
+
+
+@pytest.mark.parametrize("options, advice, not_advice", [
+    ({"loss": "wasserstein"}, "constrain the wasserstein critic (gp_weight=10 or clip_value=0.01)", "float32"),
+    ({"loss": "hinge"}, "constrain the hinge critic", "float32"),
+    ({"loss": "wasserstein", "clip_value": 0.01}, "penalise D's gradients", "constrain"),
+    ({"amp": "bf16"}, "train in float32 (amp='off')", "constrain"),
+    ({"gp_weight": 10.0}, "lower the learning rates (lr_d=0.001, lr_g=0.001; try a tenth)", "penalise"),
+])
+def test_divergence_message_names_the_step_the_record_and_the_fixes_that_fit_the_config(options, advice, not_advice):
+    error = _divergence(_nan_history(), 0, cfg(**options), [0])
+    assert isinstance(error, TrainingDiverged) and (error.step, error.key, error.network) == (12, "d_loss", "D")
+    assert "step 12: D's loss (d_loss) became nan" in str(error) and advice in str(error)
+    assert not_advice not in str(error)
+    assert _divergence(_nan_history(), 3, cfg(**options), [0]) is None  # rows from 3 on are finite
+
+
+def test_progress_bar_only_when_asked(capsys):
+    train(*tiny_mlp(), datasets.ring().sample, cfg(steps=2, progress=False), device=CPU)
+    assert capsys.readouterr().err == ""
+    train(*tiny_mlp(), datasets.ring().sample, cfg(steps=2, progress=True), device=CPU)
+    shown = capsys.readouterr().err
+    assert "training" in shown and "2/2" in shown and ("step/s" in shown or "s/step" in shown)

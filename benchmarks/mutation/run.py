@@ -207,10 +207,11 @@ def run_module(work: Path, module: str, names: list[str], jobs: int, timeout: fl
         if status[name] in DETECTED:
             continue
         diff = subprocess.run(["mutmut", "show", name], cwd=work, capture_output=True, text=True).stdout
-        changed = [line[1:].strip() for line in diff.splitlines()
-                   if line.startswith("+") and not line.startswith("+++")]
+        lines = diff.splitlines()
+        changed = [line[1:].strip() for line in lines if line.startswith("+") and not line.startswith("+++")]
+        removed = [line[1:].strip() for line in lines if line.startswith("-") and not line.startswith("---")]
         survivors.append({"mutant": name, "function": _function_of(name), "status": status[name],
-                          "line": " / ".join(changed), "diff": diff.strip()})
+                          "line": " / ".join(changed), "old": " / ".join(removed), "diff": diff.strip()})
     return {"mutants": len(names), "seconds": round(seconds), "timed_out": done.returncode == 124,
             "counts": {s: sum(v == s for v in status.values()) for s in sorted(set(status.values()))},
             "survivors": survivors}
@@ -222,10 +223,18 @@ def load_explanations() -> list[dict]:
 
 
 def explanation(survivor: dict, module: str, explained: list[dict]) -> str | None:
+    """The ``why`` of the first entry of ``explained.toml`` that matches: module, function (a glob), the mutated
+    line (``"*"``: any) and, if the entry gives it, the original line ``old``; spaces are ignored."""
     for entry in explained:
-        if entry["module"] == module and fnmatch.fnmatchcase(survivor["function"], entry["function"]) \
-                and _normal(entry["line"]) == _normal(survivor["line"]):
-            return entry["why"]
+        if entry["module"] != module or not fnmatch.fnmatchcase(survivor["function"], entry["function"]):
+            continue
+        if entry["line"] != "*" and _normal(entry["line"]) != _normal(survivor["line"]):
+            continue
+        removed = [line[1:].strip() for line in survivor["diff"].splitlines()
+                   if line.startswith("-") and not line.startswith("---")]
+        if "old" in entry and _normal(entry["old"]) != _normal(" / ".join(removed)):
+            continue
+        return entry["why"]
     return None
 
 
