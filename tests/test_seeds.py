@@ -9,7 +9,7 @@ import torch
 from torch.testing import assert_close
 
 from gancourse import datasets, losses, mlp
-from gancourse.seeds import Randomness, grad_norm, init_models, per_seed_loss
+from gancourse.seeds import Randomness, grad_norm, init_models, n_models, per_seed_loss
 from gancourse.training import TrainConfig, d_step, g_step, train, train_seeds
 
 CPU = torch.device("cpu")
@@ -185,3 +185,24 @@ def test_grad_norm_counts_missing_gradients_as_zero_and_needs_seed_major_layouts
     odd.grad = torch.ones(5)
     with pytest.raises(ValueError, match="cannot be split into 3 seeds"):
         grad_norm([weight, odd], 3)
+    on_meta = torch.nn.Parameter(torch.ones(2, device="meta"))
+    assert grad_norm([on_meta], 2).device.type == "meta"  # the zeros live where the parameters do
+
+
+def test_n_models_of_plain_and_stacked_modules():
+    assert n_models(torch.nn.Linear(2, 2), torch.nn.Linear(2, 1)) == 1  # modules without n_models: one seed
+    G = mlp.MLPGenerator.stack([make_G(), make_G()])
+    assert n_models(G, mlp.MLPDiscriminator.stack([make_D(), make_D()])) == 2
+    with pytest.raises(ValueError, match="G holds 2 seeds but D holds 1"):
+        n_models(G, torch.nn.Linear(2, 1))
+
+
+def test_randomness_takes_seed_zero_and_resumes_from_its_state():
+    rng = Randomness([0, 7], CPU)
+    first = rng.z(4, 2)
+    assert torch.equal(first[0], torch.randn(4, 2, generator=torch.Generator().manual_seed(0)))
+    state = rng.state_dict()
+    expected = rng.z(4, 2)  # what comes next
+    again = Randomness([0, 7], CPU)
+    again.load_state_dict(state)
+    assert torch.equal(again.z(4, 2), expected)
