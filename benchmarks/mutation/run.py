@@ -302,6 +302,8 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1, help="mutants tested in parallel (mutmut --max-children)")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per module before mutmut is stopped")
     parser.add_argument("--work", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "gancourse-mutation")
+    parser.add_argument("--recheck", action="store_true",
+                        help="run only the survivors recorded in results/<label>.json again (after new tests)")
     parser.add_argument("--render", action="store_true", help="only render REPORT.md from results/*.json")
     args = parser.parse_args()
     if args.render:
@@ -332,9 +334,22 @@ def main() -> None:
         population = len(names)
         if args.sample and args.sample < len(names):
             names = sorted(random.Random(f"{args.sample_seed}:{module}").sample(names, args.sample))
+        previous = (json.loads(out.read_text()) if out.exists() else {"modules": {}})["modules"].get(module)
+        if args.recheck:
+            if previous is None:
+                parser.error(f"--recheck: results/{args.label}.json has no {module}")
+            names = [s["mutant"] for s in previous["survivors"]]
         print(f"{module}: {len(names)} of {population} mutants, tests {MODULES[module]}", flush=True)
         result = run_module(work, module, names, args.jobs, args.timeout)
         result.update(tests=MODULES[module], population=population, sample_seed=args.sample_seed)
+        if args.recheck:  # the mutants killed before stay killed: the tests that killed them are still there
+            counts = dict(previous["counts"])
+            for s in previous["survivors"]:
+                counts[s["status"]] -= 1
+            for status, n in result["counts"].items():
+                counts[status] = counts.get(status, 0) + n
+            result.update(mutants=previous["mutants"], seconds=previous["seconds"] + result["seconds"],
+                          counts={k: v for k, v in counts.items() if v}, rechecked=len(names))
         print(f"  {score(result):.0%} killed ({result['counts']}) in {result['seconds']} s", flush=True)
         # merged into the file after every module: a long run can be stopped, modules re-run one by one
         run = json.loads(out.read_text()) if out.exists() else {"modules": {}}
