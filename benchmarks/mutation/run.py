@@ -204,7 +204,7 @@ def run_module(work: Path, module: str, names: list[str], jobs: int, timeout: fl
     status = {n: STATUS.get(codes.get(n), "suspicious") for n in names}
     survivors = []
     for name in names:
-        if status[name] in DETECTED:
+        if status[name] in (*DETECTED, "not checked", "skipped"):
             continue
         diff = subprocess.run(["mutmut", "show", name], cwd=work, capture_output=True, text=True).stdout
         lines = diff.splitlines()
@@ -320,11 +320,10 @@ def main() -> None:
 
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"{args.label}.json"
-    code = args.rev or "working tree"
     head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", args.rev or "HEAD"],
                           capture_output=True, text=True).stdout.strip()
     about = dict(date=date.today().isoformat(), mutmut=_version("mutmut"), torch=torch.__version__,
-                 code=f"{code} ({head})",
+                 code=f"commit {head}" if args.rev else f"working tree on {head}",
                  machine=f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the start, "
                          f"{args.jobs} mutmut worker(s), OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}")
     for module in modules:
@@ -335,21 +334,25 @@ def main() -> None:
         if args.sample and args.sample < len(names):
             names = sorted(random.Random(f"{args.sample_seed}:{module}").sample(names, args.sample))
         previous = (json.loads(out.read_text()) if out.exists() else {"modules": {}})["modules"].get(module)
-        if args.recheck:
+        if args.recheck:  # the unexplained survivors only: an explained one is expected to survive
             if previous is None:
                 parser.error(f"--recheck: results/{args.label}.json has no {module}")
-            names = [s["mutant"] for s in previous["survivors"]]
+            explained = load_explanations()
+            kept = [s for s in previous["survivors"] if explanation(s, module, explained) is not None]
+            again = [s for s in previous["survivors"] if explanation(s, module, explained) is None]
+            names = [s["mutant"] for s in again]
         print(f"{module}: {len(names)} of {population} mutants, tests {MODULES[module]}", flush=True)
         result = run_module(work, module, names, args.jobs, args.timeout)
         result.update(tests=MODULES[module], population=population, sample_seed=args.sample_seed)
         if args.recheck:  # the mutants killed before stay killed: the tests that killed them are still there
             counts = dict(previous["counts"])
-            for s in previous["survivors"]:
+            for s in again:
                 counts[s["status"]] -= 1
             for status, n in result["counts"].items():
                 counts[status] = counts.get(status, 0) + n
             result.update(mutants=previous["mutants"], seconds=previous["seconds"] + result["seconds"],
-                          counts={k: v for k, v in counts.items() if v}, rechecked=len(names))
+                          counts={k: v for k, v in counts.items() if v}, rechecked=len(names),
+                          survivors=kept + result["survivors"])
         print(f"  {score(result):.0%} killed ({result['counts']}) in {result['seconds']} s", flush=True)
         # merged into the file after every module: a long run can be stopped, modules re-run one by one
         run = json.loads(out.read_text()) if out.exists() else {"modules": {}}
