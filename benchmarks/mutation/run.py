@@ -259,13 +259,14 @@ def render() -> str:
     lines = ["# Mutation testing of the numeric core", "",
              "Rendered by `python benchmarks/mutation/run.py --render` from `results/*.json`; how to run it: "
              "`README.md`. Score = mutants killed (a test failed, or the tests timed out) / mutants checked; "
-             "`no tests` mutants (no test runs the function) count as not killed.", ""]
+             "`no tests` mutants (no test runs the function) count as not killed; `not checked` mutants "
+             "(the run was stopped by `--timeout` before them) are left out.", ""]
     for label in order:
         run = runs[label]
         lines += [f"## {label}", "", f"- date: {run['date']}, mutmut {run['mutmut']}, torch {run['torch']}, "
                   f"code: {run['code']}", f"- machine: {run['machine']}", ""]
-        lines += ["| module | tests | mutants | killed | survived | no tests | timeout | score | explained "
-                  "survivors | run time |", "|---|---|---|---|---|---|---|---|---|---|"]
+        lines += ["| module | tests | mutants | killed | survived | no tests | timeout | not checked | score | "
+                  "explained survivors | run time |", "|---|---|---|---|---|---|---|---|---|---|---|"]
         for module, result in run["modules"].items():
             c = result["counts"]
             n_explained = sum(explanation(s, module, explained) is not None for s in result["survivors"])
@@ -273,7 +274,7 @@ def render() -> str:
                 != result["mutants"] else ""
             lines.append(f"| {module} | {', '.join(Path(t).name for t in result['tests'])} | {result['mutants']}"
                          f"{sample} | {c.get('killed', 0)} | {c.get('survived', 0)} | {c.get('no tests', 0)} | "
-                         f"{c.get('timeout', 0)} | {score(result):.0%} | {n_explained} of "
+                         f"{c.get('timeout', 0)} | {c.get('not checked', 0)} | {score(result):.0%} | {n_explained} of "
                          f"{len(result['survivors'])} | {result['seconds']} s"
                          f"{' (stopped by --timeout)' if result['timed_out'] else ''} |")
         lines.append("")
