@@ -45,6 +45,40 @@ def test_grad_norms_at_the_untrained_d_match_a_separate_naive_computation():
     assert all(p.grad is None for p in run.G.parameters())  # G frozen and left clean
 
 
+def test_instance_noise_measurements_match_a_naive_computation_on_the_same_draws():
+    run = saturation.train_d_against_fixed_g([3, 4], _tiny_g, _tiny_d, datasets.ring().sample, [0], noise_std=0.3,
+                                             n_eval=64, device="cpu")
+    assert run.noise_std == 0.3
+    # reference: seed 4 alone; its generator draws z, the real batch, then the real and the fake noise
+    torch.manual_seed(4)
+    G, D = _tiny_g(), _tiny_d()
+    gen = torch.Generator().manual_seed(4)
+    z = torch.randn(64, 2, generator=gen)
+    x_real = datasets.ring().sample(64, gen)
+    eps_real, eps_fake = torch.randn(64, 2, generator=gen), torch.randn(64, 2, generator=gen)
+    with torch.no_grad():
+        torch.testing.assert_close(run.d_real[0, 1], torch.sigmoid(D(x_real + 0.3 * eps_real)).mean())
+    fake_logits = D(G(z) + 0.3 * eps_fake)  # G is measured against the noisy inputs D sees
+    torch.testing.assert_close(run.d_fake[0, 1], torch.sigmoid(fake_logits).mean().detach())
+    for loss, measured in ((g_saturating_loss, run.grad_saturating), (g_non_saturating_loss, run.grad_non_saturating)):
+        grads = torch.autograd.grad(loss(fake_logits), list(G.parameters()), retain_graph=True)
+        torch.testing.assert_close(measured[0, 1], torch.cat([g.flatten() for g in grads]).norm(), rtol=1e-4,
+                                   atol=1e-7)
+    with torch.no_grad():  # without the noise the numbers differ: the noise is really there
+        assert abs(float(torch.sigmoid(D(x_real)).mean() - run.d_real[0, 1])) > 1e-4
+        assert abs(float(torch.sigmoid(D(G(z))).mean() - run.d_fake[0, 1])) > 1e-4
+
+
+def test_instance_noise_keeps_a_trained_d_from_certainty():
+    kwargs = dict(seeds=[0, 3], make_G=_tiny_g, make_D=lambda: mlp.MLPDiscriminator(width=32, depth=2),
+                  sample_real=datasets.ring().sample, checkpoints=[0, 150], lr_d=1e-2, batch_size=64, n_eval=128,
+                  device="cpu")
+    clean = saturation.train_d_against_fixed_g(**kwargs)
+    noisy = saturation.train_d_against_fixed_g(**kwargs, noise_std=0.3)  # measured: D(G(z)) 0.20, 0.27
+    assert (clean.d_fake[-1] < 0.02).all() and (clean.d_real[-1] > 0.98).all()
+    assert (noisy.d_fake[-1] > 0.1).all() and (noisy.d_real[-1] < 0.95).all()
+
+
 def test_a_trained_d_starves_the_saturating_loss_but_not_the_non_saturating_one():
     # seeds whose tiny G starts off the ring, so that D can separate the two
     run = saturation.train_d_against_fixed_g([0, 3], _tiny_g, lambda: mlp.MLPDiscriminator(width=32, depth=2),
