@@ -294,6 +294,28 @@ def alternating_gda(field: Field, w0: torch.Tensor, h: float | torch.Tensor, ste
     return torch.stack(path)
 
 
+SCHEMES = ("simultaneous", "alternating")
+"""How the two players step: from the same state, or D first and then G against the new D."""
+
+
+def step_growth(field: Field, h: float, scheme: str = "simultaneous",
+                equilibrium: tuple[float, float] = (0.0, 0.0)) -> float:
+    """Spectral radius of one linearised step at ``equilibrium``: how much a small error grows per step.
+
+    One step of :func:`simultaneous_gda` or :func:`alternating_gda` maps a state near the
+    equilibrium ``w*`` to ``w* + M (w - w*)`` to first order; this returns the largest ``|eigenvalue|``
+    of ``M`` (autograd Jacobian, float64). Above 1 the iterates spiral out, at 1 they cycle, below
+    1 they converge. On ``x y``: ``sqrt(1 + h^2)`` simultaneous, 1 alternating (``h < 2``).
+    Chapter 01's widget shows it beside the measured distance.
+    """
+    if scheme not in SCHEMES:
+        raise ValueError(f"unknown scheme {scheme!r}; use one of {', '.join(SCHEMES)}")
+    w_star = torch.tensor(equilibrium, dtype=torch.float64)
+    run = simultaneous_gda if scheme == "simultaneous" else alternating_gda
+    jacobian = torch.func.jacrev(lambda w: run(field, w, h, 1)[-1])(w_star)  # (2, 2)
+    return torch.linalg.eigvals(jacobian).abs().max().item()
+
+
 def bilinear_simultaneous_radius(
     r0: float | torch.Tensor, h: float | torch.Tensor, t: float | torch.Tensor
 ) -> torch.Tensor:

@@ -218,3 +218,15 @@ def test_plots_draw_the_given_paths():
     fig2 = vf.plot_curves(torch.arange(11), {"radius": path.norm(dim=-1)}, logy=True)
     assert fig2.axes[0].get_yscale() == "log"
     plt.close("all")
+
+
+def test_step_growth_is_the_closed_form_on_the_bilinear_game():
+    for h in (0.05, 0.3, 1.0):
+        assert games.step_growth(games.bilinear_field, h) == pytest.approx(math.sqrt(1 + h**2), rel=1e-12)
+        assert games.step_growth(games.bilinear_field, h, "alternating") == pytest.approx(1.0, rel=1e-12)
+    # Dirac-GAN: near (0, 0) the field is the bilinear one at half speed (f'(0) = 1/2)
+    assert games.step_growth(games.dirac_gan_field, 0.2) == pytest.approx(math.sqrt(1 + 0.1**2), rel=1e-12)
+    # with R1 (gamma = 1) the simultaneous step matrix I + hJ, J = [[0, -1/2], [1/2, -1]], has a double eigenvalue
+    assert games.step_growth(lambda w: games.dirac_gan_field(w, 1.0), 0.1) == pytest.approx(1 - 0.05, rel=1e-6)
+    with pytest.raises(ValueError, match="scheme"):
+        games.step_growth(games.bilinear_field, 0.1, "extragradient")
