@@ -47,6 +47,8 @@ INITS = ("default", "kaiming")
 METRICS = ("per_sample", "batch_mean")
 """What :func:`depth_profile` measures per layer: the root mean square of each sample's own gradient
 norm, or the norm of the gradient of the batch-mean logit (where samples' gradients can cancel)."""
+FLAT_SLOPE = 0.01
+"""A unit counts as flat (saturated) where ``|phi'(h)| <`` this: :attr:`BackpropFactors.flat_share`."""
 G_OPTIMIZERS = ("sgd", "adam")
 """G's optimizer in :func:`train_from`: plain SGD (step = learning rate x gradient) or Adam (rescaled)."""
 
@@ -410,6 +412,9 @@ class BackpropFactors(NamedTuple):
     measured: Tensor
     """``rms_i |delta_k,i| / rms_i |delta_k+1,i|``, with ``delta_k,i`` the gradient of sample ``i``'s logit
     w.r.t. layer ``k``'s pre-activations."""
+    flat_share: Tensor
+    """Share of layer ``k``'s units and samples where ``|phi'(h)| < 0.01``: saturated sigmoid/tanh units
+    (``|h| > 4.6`` for the sigmoid), or ReLU's zero half."""
 
 
 def backprop_factors(stack: nn.Module, x: Tensor) -> BackpropFactors:
@@ -430,7 +435,7 @@ def backprop_factors(stack: nn.Module, x: Tensor) -> BackpropFactors:
     children = list(stack)
     _, signals = backprop_signals(stack, x)
     rms = lambda t: t.norm(dim=-1).square().mean(dim=-1).sqrt()  # (S, B, F) -> (S,)
-    slope_power, weight_scale, delta_rms = [], [], []
+    slope_power, weight_scale, delta_rms, flat = [], [], [], []
     for k, path in enumerate(hidden):
         linear = modules[path]
         activation = children[children.index(linear) + 1]
@@ -439,6 +444,7 @@ def backprop_factors(stack: nn.Module, x: Tensor) -> BackpropFactors:
             h = linear(a).detach().requires_grad_(True)  # (S, B, width): the pre-activations
             (slope,) = torch.autograd.grad(activation(h).sum(), h)  # phi'(h), elementwise
         slope_power.append(slope.square().mean(dim=(1, 2)))
+        flat.append((slope.abs() < FLAT_SLOPE).float().mean(dim=(1, 2)))
         delta_rms.append(rms(delta))
         if k > 0:
             weight_scale.append(linear.in_features * linear.weight.detach().square().mean(dim=(1, 2)))
@@ -446,7 +452,25 @@ def backprop_factors(stack: nn.Module, x: Tensor) -> BackpropFactors:
     weight_scale_t = torch.stack(weight_scale, dim=1)  # (S, L-1): n E[W_{k+1}^2]
     delta_t = torch.stack(delta_rms, dim=1)  # (S, L)
     return BackpropFactors(weight_scale_t, slope_power_t, (weight_scale_t * slope_power_t).sqrt(),
-                           delta_t[:, :-1] / delta_t[:, 1:])
+                           delta_t[:, :-1] / delta_t[:, 1:], torch.stack(flat[:-1], dim=1))
+
+
+def random_stack(activation: str, depth: int = 16, width: int = 64, norm: str = "none", init: str = "default",
+                 n_models: int = 5, batch_size: int = 256, seed: int = 0, device: torch.device | str | None = None,
+                 gain: float | None = None) -> tuple[nn.Sequential, Tensor]:
+    """A :func:`deep_stack` at initialisation and its inputs ``x ~ N(0, I)`` ``(S, batch_size, width)`` (chapter 02).
+
+    The stack is built after ``torch.manual_seed(seed)`` (the caller's global random state is
+    saved and restored) and left in train mode (batch norm uses batch statistics, as during GAN
+    training); ``x`` is drawn from a generator seeded with ``seed``. Same arguments, same numbers.
+    """
+    device = torch.device(device) if device is not None else default_device()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        stack = deep_stack(depth, width, activation, norm, init, n_models, gain)
+    stack.to(device).train()
+    generator = torch.Generator(device=device).manual_seed(seed)
+    return stack, torch.randn(n_models, batch_size, width, generator=generator, device=device)
 
 
 def depth_profile(activation: str, depth: int = 16, width: int = 64, norm: str = "none", init: str = "default",
@@ -455,17 +479,9 @@ def depth_profile(activation: str, depth: int = 16, width: int = 64, norm: str =
                   gain: float | None = None) -> Tensor:
     """Per-layer gradient norms at initialisation of ``n_models`` deep stacks, ``(S, depth)`` on the CPU.
 
-    Builds :func:`deep_stack` (``gain`` with ``init="kaiming"``) after ``torch.manual_seed(seed)``
-    (the caller's global random state is saved and restored), feeds each seed ``batch_size``
-    inputs ``x ~ N(0, I)`` and returns :func:`layer_grad_norms_per_seed` with ``metric``. Column 0
-    is the first layer, the farthest from the loss. Chapter 02 compares activations, batch norm,
-    inits and gains with it.
+    :func:`layer_grad_norms_per_seed` with ``metric`` on :func:`random_stack`'s stack and inputs.
+    Column 0 is the first layer, the farthest from the loss. Chapter 02 compares activations,
+    batch norm, inits and gains with it.
     """
-    device = torch.device(device) if device is not None else default_device()
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        stack = deep_stack(depth, width, activation, norm, init, n_models, gain)
-    stack.to(device).train()  # batch norm in train mode: batch statistics, as during GAN training
-    generator = torch.Generator(device=device).manual_seed(seed)
-    x = torch.randn(n_models, batch_size, width, generator=generator, device=device)
+    stack, x = random_stack(activation, depth, width, norm, init, n_models, batch_size, seed, device, gain)
     return layer_grad_norms_per_seed(stack, x, metric).cpu()

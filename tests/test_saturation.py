@@ -135,6 +135,8 @@ def test_depth_profile_sigmoid_vanishes_and_batch_norm_keeps_the_range_narrow():
     assert ((ratio(leaky) > 1e-2) & (ratio(leaky) < 1e2)).all()
     spread = bn.max(dim=1).values / bn.min(dim=1).values
     assert ((spread >= 1) & (spread < 10)).all()
+    stack, x = saturation.random_stack("sigmoid", depth=8, width=32, n_models=3, batch_size=64, device="cpu")
+    torch.testing.assert_close(saturation.layer_grad_norms_per_seed(stack, x), sig)
     # same seed, same numbers; the global random state is left alone
     state = torch.get_rng_state()
     again = saturation.depth_profile("sigmoid", depth=8, width=32, n_models=3, batch_size=64, device="cpu")
@@ -183,19 +185,24 @@ def _naive_factors(stack, x, s):
     measured = delta_rms[:-1] / delta_rms[1:]
     n_var_w = torch.stack([W[k + 1].shape[0] * W[k + 1].square().mean() for k in range(len(hs) - 1)])
     slope_power = torch.stack([dphi(h).square().mean() for h in hs[:-1]])
-    return n_var_w, slope_power, (n_var_w * slope_power).sqrt(), measured
+    flat = torch.stack([(dphi(h).abs() < 0.01).float().mean() for h in hs[:-1]])
+    return n_var_w, slope_power, (n_var_w * slope_power).sqrt(), measured, flat
 
 
 @pytest.mark.parametrize("activation", ["sigmoid", "leaky_relu", "prelu"])
 def test_backprop_factors_against_a_layer_by_layer_loop(activation):
     torch.manual_seed(3)
-    stack = saturation.deep_stack(depth=4, width=5, activation=activation, init="kaiming", n_models=2)
+    # gain 6 puts some sigmoid units in their flat tails, so that flat_share is tested above 0 too
+    gain = 6.0 if activation == "sigmoid" else None
+    stack = saturation.deep_stack(depth=4, width=5, activation=activation, init="kaiming", n_models=2, gain=gain)
     x = torch.randn(2, 6, 5)
     factors = saturation.backprop_factors(stack, x)
     assert factors.predicted.shape == (2, 3)
     for s in range(2):
         for got, want in zip(factors, _naive_factors(stack, x, s), strict=True):
             torch.testing.assert_close(got[s], want)
+    if activation == "sigmoid":
+        assert factors.flat_share.max() > 0
     with pytest.raises(ValueError, match="batch norm"):
         saturation.backprop_factors(saturation.deep_stack(3, 5, "tanh", norm="batch", n_models=2), x)
 
@@ -212,6 +219,7 @@ def test_backprop_factors_match_the_analytic_values_of_kaiming_leaky_relu_and_de
     geometric_mean = lambda t: t.log().mean(dim=1).exp()  # (S,): the factor per layer over the whole stack
     assert ((geometric_mean(leaky.predicted) - 1).abs() < 0.02).all()
     assert ((geometric_mean(leaky.measured) / geometric_mean(leaky.predicted) - 1).abs() < 0.05).all()
+    assert (leaky.flat_share == 0).all()  # LeakyReLU's slope is 0.2 or 1, never flat
     sigmoid = saturation.backprop_factors(saturation.deep_stack(6, 256, "sigmoid", n_models=3), x)
     # nn.Linear's default: n Var(W) = 1/3; sigmoid' <= 1/4 caps the factor at sqrt(1/48) = 0.144
     assert ((sigmoid.n_var_w - 1 / 3).abs() < 0.01).all() and (sigmoid.mean_sq_slope <= 1 / 16).all()
