@@ -4,10 +4,12 @@ initial weights exactly, bad values show the engine's message and the widget goe
 from __future__ import annotations
 
 import dataclasses
+import io
 
 import ipywidgets as W
 import pytest
 import torch
+from PIL import Image
 from torch import nn
 
 from gancourse.losses import LOSSES
@@ -37,6 +39,9 @@ def test_build_shows_every_part_and_draws_the_first_view():
     assert pg.field_view.png.startswith(b"\x89PNG") and pg.curves_view.png.startswith(b"\x89PNG")
     assert "G step 0" in pg.status.value
     assert set(pg.controls) == {f.name for f in dataclasses.fields(Settings)} - {"z_dim"}
+    picture = Image.open(io.BytesIO(pg.picture()))  # the static page's picture: the plane above the curves
+    field, curves = (Image.open(io.BytesIO(png)) for png in (pg.field_view.png, pg.curves_view.png))
+    assert picture.size == (max(field.width, curves.width), field.height + curves.height)
 
 
 def test_step_trains_one_frame_of_steps_and_redraws():

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import io
 import time
 from collections.abc import Callable
 
@@ -183,6 +184,18 @@ class Playground(W.VBox):
         self.health.clear()
         return session
 
+    def picture(self) -> bytes:
+        """What the playground shows now, the plane above the curves, as one PNG: the picture for static pages."""
+        from PIL import Image  # pillow comes with matplotlib
+
+        top, bottom = (Image.open(io.BytesIO(view.png)).convert("RGB") for view in (self.field_view, self.curves_view))
+        canvas = Image.new("RGB", (max(top.width, bottom.width), top.height + bottom.height), "white")
+        canvas.paste(top, ((canvas.width - top.width) // 2, 0))
+        canvas.paste(bottom, (0, top.height))
+        buffer = io.BytesIO()
+        canvas.save(buffer, format="png")
+        return buffer.getvalue()
+
     # ------------------------------------------------------------ what the buttons do
 
     def step(self) -> None:
@@ -299,6 +312,6 @@ def playground(settings: Settings | None = None, make_G: Callable | None = None,
     ``settings`` sets the controls' starting values; ``make_G`` / ``make_D`` build your own
     networks, one seed's model per call (``make_G()`` or ``make_G(settings)``): G maps ``z``
     ``(B, 2)`` to points ``(B, 2)``, D maps points ``(B, 2)`` to logits ``(B, 1)``. Show it with
-    ``view.show(pg, pg.field_view.png)`` so that a static page shows its first view.
+    ``view.show(pg, pg.picture())`` so that a static page shows its first view.
     """
     return Playground(settings, make_G, make_D, **kwargs)
