@@ -168,9 +168,10 @@ class Session:
         self.z_eval = torch.randn(len(self.seeds), n_eval, z_dim, generator=generator).to(self.device)  # (S, N, z)
         self.x_real = self.data.sample(4000, generator).to(self.device)  # (4000, 2): the histograms' data side
         self.extent = _square_box(self.x_real)
+        self.n_spread = 256
+        self.data_spread = float(mean_pairwise_distance(self.x_real[: self.n_spread]))
         self.measurements = Measurements()
-        # the diversity check joins after a warm-up: early on G covers 0-5 modes by chance, and a fall from
-        # such a lucky start is noise, not collapse
+        # the collapse check joins after a warm-up: G starts as a small blob, which is not a collapse
         self.monitors = [HealthMonitor(verbose=False) for _ in self.runs]
         self.symptoms: list[Symptom] = []
         self.measure()
@@ -273,13 +274,14 @@ class Session:
         m.js.append(divergence.js.float().cpu())
 
     def _diversity_fn(self, i: int) -> Callable[[nn.Module], Tensor]:
-        """The health monitor's diversity of run ``i``: modes covered (mixtures) or the samples' spread (segments)."""
+        """The health monitor's diversity of run ``i``: the mean distance between two of G's samples.
+
+        Its reference is the same distance in the data, so the monitor calls it collapse when G's
+        samples spread less than half as much as the data's.
+        """
         def diversity(G: nn.Module) -> Tensor:
-            part = self._slices()[i][1]
-            if isinstance(self.data, datasets.Mixture):  # modes covered, averaged over the last 5 measurements
-                return torch.stack(self.measurements.modes[-5:]).mean(0)[part]
-            x = self.samples(256)[part]
-            return mean_pairwise_distance(torch.nan_to_num(x), batch_dims=2).cpu()
+            x = torch.nan_to_num(self.samples(self.n_spread)[self._slices()[i][1]])
+            return mean_pairwise_distance(x, batch_dims=2).cpu()
         return diversity
 
     def _check_health(self) -> list[Symptom]:
@@ -287,6 +289,7 @@ class Session:
         for i, (monitor, (run, part)) in enumerate(zip(self.monitors, self._slices(), strict=True)):
             if monitor.diversity_fn is None and run.step >= self.diversity_warmup:
                 monitor.diversity_fn = self._diversity_fn(i)
+                monitor.reference_diversity = torch.tensor(self.data_spread)
             before = len(monitor.symptoms)
             monitor(run.step, run.history, run.G, run.D)
             for symptom in monitor.symptoms[before:]:
