@@ -163,7 +163,8 @@ class CurvePanels:
         for ax, (title, keys) in zip(self.axes, self.PANELS, strict=True):
             for key in keys:
                 style = self.STYLES[key]
-                self.lines[key] = [ax.plot([], [], style, color=SEED_COLOURS[s], linewidth=1)[0]
+                marker = {} if key in ("d_loss", "g_loss", "d_real", "d_fake") else {"marker": "o", "markersize": 2}
+                self.lines[key] = [ax.plot([], [], style, color=SEED_COLOURS[s], linewidth=1, **marker)[0]
                                    for s in range(len(session.seeds))]
             ax.set_title(title, fontsize="small")
             ax.set_xlabel("G step", fontsize="small")
@@ -181,10 +182,14 @@ class CurvePanels:
         for ax in self.axes:
             ax.locator_params(axis="x", nbins=5)
         self.symptom_lines = 0
+        self.waiting = [ax.text(0.5, 0.5, "no step yet:\npress Step or Play", ha="center", va="center",
+                                transform=ax.transAxes, color="grey", fontsize="small") for ax in self.axes[:2]]
 
     def update(self) -> Figure:
         session = self.session
         history = session.runs[0].history
+        for text in self.waiting:
+            text.set_visible(len(history) == 0)
         if len(history):
             steps = history.steps
             for key in ("d_loss", "g_loss", "d_real", "d_fake"):

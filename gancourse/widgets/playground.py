@@ -88,10 +88,16 @@ class Playground(W.VBox):
         self.slow_button = W.ToggleButton(description="slow motion", icon="hourglass",
                                           tooltip="one G step per frame, about one frame a second")
         self.status = W.HTML()
+        # classes that name the parts in the page, for the browser tests (tests/browser)
+        for name in ("step", "play", "pause", "reset", "slow"):
+            getattr(self, f"{name}_button").add_class(f"gancourse-{name}")
+        self.status.add_class("gancourse-status")
         self.ticker = W.Play(value=0, min=0, max=10**9, step=1, interval=INTERVAL_MS, show_repeat=False,
                              layout=W.Layout(width="0px", height="0px", overflow="hidden", visibility="hidden"))
         self.field_view = FigureView(dpi="figure")
         self.curves_view = FigureView(dpi="figure")
+        self.field_view.output.add_class("gancourse-field")
+        self.curves_view.output.add_class("gancourse-curves")
         menu = [("(your own settings)", "")] + [(s.title, key) for key, s in SCENARIOS.items()]
         self.scenario = W.Dropdown(options=menu, value="", description="scenario", style=_WIDE,
                                    layout=W.Layout(width="430px"))

@@ -60,7 +60,8 @@ SCENARIOS: dict[str, Scenario] = {
         "pick the next entry: the same GAN with lr_d = 3e-3, as fast as G."),
     "collapse_fixed": Scenario(
         "  ... fixed: D learns as fast as G (lr_d = 3e-3)", _with(lr_d=3e-3),
-        "D now follows G, pushes the samples apart again and G spreads them over all 8 modes.",
+        "D now follows G and pushes the samples apart: within about 1,000 steps they spread as widely as the "
+        "data and cover most of the 8 modes.",
         "chapter 03 measures collapse over many seeds; chapter 04 balances D and G."),
     "oscillation": Scenario(
         "Oscillation: ReLU G, no regularization", OSCILLATION,

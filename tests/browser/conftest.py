@@ -29,8 +29,10 @@ SCREENSHOTS = Path(__file__).parent / "screenshots"
 AUTOSAVE_SECONDS = 2
 
 # JupyterLab settings for the test server: autosave every few seconds (so a test can wait past it), no news or
-# update checks (no network, no pop-ups)
+# update checks (no network, no pop-ups), every cell in the page (JupyterLab 4 leaves cells that are far off
+# screen out of the page, where a test could not find them)
 LAB_SETTINGS = {
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
     "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosaveInterval": AUTOSAVE_SECONDS},
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false",
                                                                         "checkForUpdates": False},
@@ -106,7 +108,7 @@ def browser():
 @pytest.fixture
 def page(browser):
     """A fresh browser tab; at the end every kernel it started is shut down (they would keep a core busy)."""
-    context = browser.new_context(viewport={"width": 1500, "height": 1100})
+    context = browser.new_context(viewport={"width": 1500, "height": 1900})  # tall: the whole playground in view
     page = context.new_page()
     yield page
     try:
@@ -116,11 +118,11 @@ def page(browser):
         context.close()
 
 
-def screenshot(page, name: str) -> Path:
-    """Save a full-page screenshot as ``tests/browser/screenshots/<name>.png``."""
+def screenshot(target, name: str) -> Path:
+    """Save a screenshot of a page (all of it) or of one element (a locator) in ``tests/browser/screenshots/``."""
     SCREENSHOTS.mkdir(exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    target.screenshot(path=str(path), **({"full_page": True} if hasattr(target, "goto") else {}))
     return path
 
 

@@ -18,13 +18,13 @@ NOTEBOOK = "00_setup_and_tour.ipynb"
 
 
 def current_step(page) -> int:
-    text = page.locator(".widget-html-content", has_text="G step").first.inner_text()
+    text = page.locator(".gancourse-status").inner_text()
     return int(re.search(r"G step ([\d,]+)", text).group(1).replace(",", ""))
 
 
 def field_picture(page) -> str:
     """The ``src`` of the playground's first picture (D's surface and the samples): a data URI that changes with it."""
-    return page.locator(".jupyter-widgets .jp-OutputArea-output img").first.get_attribute("src")
+    return page.locator(".gancourse-field img").get_attribute("src")
 
 
 def wait_for_step(page, at_least: int, timeout_s: float = 240) -> int:
@@ -54,33 +54,39 @@ def test_chapter_00_runs_and_the_playground_steps_plays_and_pauses(lab, page):
     screenshot(page, "chapter00_after_run_all")
     assert errors == [], f"cells raised: {errors}"
 
-    # the live widget wins over the static picture: the output holding the playground renders the widget view
-    widget_outputs = page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.widget-view+json"]')
-    playground = widget_outputs.filter(has=page.get_by_role("button", name="Play", exact=True))
-    assert playground.count() == 1
-    assert page.locator('.jp-OutputArea-output[data-mime-type="image/png"]',
-                        has=page.get_by_role("button", name="Play")).count() == 0
-    playground.scroll_into_view_if_needed()
+    # the live widget wins over the static picture that view.show puts in the same output: the cell's one output
+    # is rendered as the widget (buttons and all), not as an image
+    shown = page.evaluate(
+        "() => { const cell = window.jupyterapp.shell.currentWidget.content.widgets"
+        ".find(c => c.model.sharedModel.getSource().includes('view.show(pg'));"
+        " const outputs = [...cell.node.querySelectorAll('.jp-OutputArea-child > .jp-OutputArea-output')]"
+        ".filter(o => !o.parentElement.closest('.jupyter-widgets'));"
+        " return { mimes: Object.keys(cell.model.outputs.get(0).data),"
+        " rendered: outputs.map(o => o.classList.contains('jp-RenderedImage') ? 'image'"
+        " : o.querySelector('.widget-vbox button') ? 'widget' : o.className) }; }")
+    assert set(shown["mimes"]) == {"application/vnd.jupyter.widget-view+json", "image/png", "text/plain"}
+    assert shown["rendered"] == ["widget"], shown
+    page.locator(".gancourse-play").scroll_into_view_if_needed()
 
     step0, picture0 = current_step(page), field_picture(page)
-    page.get_by_role("button", name="Step", exact=True).click()
+    page.locator(".gancourse-step").click()
     step1 = wait_for_step(page, step0 + 1)
-    page.wait_for_function("(old) => { const img = document.querySelector('.jupyter-widgets .jp-OutputArea-output img');"
+    page.wait_for_function("(old) => { const img = document.querySelector('.gancourse-field img');"
                            " return img && img.src !== old; }", arg=picture0, timeout=60_000)
     picture1 = field_picture(page)
     screenshot(page, "playground_after_step")
+    widget = page.locator(".jp-OutputArea-output", has=page.locator(".gancourse-play")).first
 
-    page.get_by_role("button", name="Play", exact=True).click()
+    page.locator(".gancourse-play").click()
     frame = step1 - step0
     wait_for_step(page, step1 + 3 * frame)
-    screenshot(page, "playground_playing")
-    page.get_by_role("button", name="Pause", exact=True).click()
-    page.wait_for_function("() => [...document.querySelectorAll('.widget-html-content')]"
-                           ".some(e => e.innerText.includes('G step') && e.innerText.includes('paused'))",
+    screenshot(widget, "playground_playing")
+    page.locator(".gancourse-pause").click()
+    page.wait_for_function("() => document.querySelector('.gancourse-status').innerText.includes('paused')",
                            timeout=60_000)
     time.sleep(1.0)  # a frame that was running when Pause was pressed finishes and is drawn
     paused_at = current_step(page)
     time.sleep(4.0)
     assert current_step(page) == paused_at, "training went on after Pause"
     assert field_picture(page) != picture1
-    screenshot(page, "playground_paused")
+    screenshot(widget, "playground_paused")
