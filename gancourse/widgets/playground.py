@@ -92,6 +92,9 @@ class Playground(W.VBox):
         for name in ("step", "play", "pause", "reset", "slow"):
             getattr(self, f"{name}_button").add_class(f"gancourse-{name}")
         self.status.add_class("gancourse-status")
+        for name, control in self.controls.items():
+            control.add_class(f"gancourse-{name}")
+        self.errors.widget.add_class("gancourse-errors")
         self.ticker = W.Play(value=0, min=0, max=10**9, step=1, interval=INTERVAL_MS, show_repeat=False,
                              layout=W.Layout(width="0px", height="0px", overflow="hidden", visibility="hidden"))
         self.field_view = FigureView(dpi="figure")

@@ -90,3 +90,14 @@ def test_chapter_00_runs_and_the_playground_steps_plays_and_pauses(lab, page):
     assert current_step(page) == paused_at, "training went on after Pause"
     assert field_picture(page) != picture1
     screenshot(widget, "playground_paused")
+
+    # a bad value typed into a control: the engine's message in the widget, and the widget goes on
+    page.get_by_role("tab", name="loss and optimizer").click()
+    lr_d = page.locator(".gancourse-lr_d input")
+    lr_d.fill("-0.001")
+    lr_d.press("Enter")
+    page.wait_for_function("() => document.querySelector('.gancourse-errors').innerText"
+                           ".includes('TrainConfig.lr_d must be a number > 0')", timeout=60_000)
+    screenshot(widget, "playground_bad_value")
+    page.locator(".gancourse-step").click()
+    wait_for_step(page, paused_at + frame)
