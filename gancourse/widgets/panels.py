@@ -33,30 +33,6 @@ LEGEND = ("D(x), D's belief that a point is real, in colour (red: real, blue: fa
 """What the field panels show, for a caption beside them."""
 
 
-def _d_of_seed(session: Session, s: int):
-    """Seed ``s``'s D as a function of points ``(P, 2)`` -> logits ``(P,)`` (a packed D sees the point m times).
-
-    A D with minibatch discrimination judges each point together with the others of its batch; the
-    grid then goes through it in batches of ``batch_size`` points (a whole grid at once would cost
-    ``P^2`` distances per kernel), so its surface shows D's view of grid batches, not of training ones.
-    """
-    def D(points: Tensor) -> Tensor:
-        if session.settings.minibatch_discrimination:
-            return torch.cat([judge(chunk) for chunk in points.split(session.settings.batch_size)])
-        return judge(points)
-
-    def judge(points: Tensor) -> Tensor:
-        m = session.settings.pack
-        x = points.repeat(1, m) if m > 1 else points
-        for run, part in session._slices():
-            if part.start <= s < part.stop:
-                if getattr(run.D, "stacked", False):
-                    return run.D(x.expand(part.stop - part.start, *x.shape))[s - part.start, :, 0]
-                return run.D(x)[:, 0]
-        raise IndexError(s)
-    return D
-
-
 class FieldPanels:
     """D's surface, the data, G's samples and G's pushes, one panel per seed; ``update()`` redraws it."""
 
@@ -113,7 +89,7 @@ class FieldPanels:
         session = self.session
         with torch.no_grad():
             x_fake = session.samples(self.n_points)  # (S, n, 2)
-            d = [torch.sigmoid(_d_of_seed(session, s)(self.grid)) for s in range(len(session.seeds))]
+            d = [torch.sigmoid(session.D_of(s)(self.grid)) for s in range(len(session.seeds))]
         pushes = None
         if self.arrows:
             pushes = session.pushes(x_fake[:, : self.n_arrows]) * self.scale

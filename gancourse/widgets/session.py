@@ -31,7 +31,7 @@ from gancourse.health import HealthMonitor, Symptom
 from gancourse.metrics.grid_divergence import grid_divergences
 from gancourse.metrics.modes import mode_coverage_batched
 from gancourse.regularizers import spectral_norm
-from gancourse.seeds import init_models, stacked_models
+from gancourse.seeds import init_models
 from gancourse.training import Run, TrainConfig
 
 DATA: dict[str, Callable[[], datasets.Mixture | datasets.Segments]] = {
@@ -154,11 +154,11 @@ class Session:
             D = make_D(settings)
             return spectral_norm(D) if settings.spectral_norm else D
 
-        pairs = [init_models(s, lambda: make_G(settings), build_D) for s in self.seeds]
+        pairs = [init_models(s, lambda: make_G(settings), build_D) for s in self.seeds]  # seed s's initial weights
         stackable = len(self.seeds) > 1 and not settings.spectral_norm and all(
             hasattr(type(m), "stack") for m in pairs[0])
-        if stackable:  # one batched run for all seeds
-            G, D = stacked_models(self.seeds, lambda: make_G(settings), build_D)
+        if stackable:  # one batched run for all seeds (as seeds.stacked_models builds it)
+            G, D = (type(pairs[0][k]).stack([pair[k] for pair in pairs]) for k in (0, 1))
             self.runs = [Run(G, D, self.data.sample, config, device=self.device, seeds=self.seeds)]
         else:
             self.runs = [Run(G, D, self.data.sample, dataclasses.replace(config, seed=s), device=self.device)
@@ -202,18 +202,29 @@ class Session:
             out.append(x if x.dim() == 3 else x[None])
         return torch.cat(out)
 
-    @torch.no_grad()
-    def d_probability(self, points: Tensor) -> Tensor:
-        """``sigmoid(D(x))`` of each seed's D at ``points`` ``(P, 2)``: ``(S, P)`` (packed Ds see ``pack`` copies)."""
+    def D_of(self, s: int) -> Callable[[Tensor], Tensor]:
+        """Seed ``s``'s D as a function of points ``(P, 2)`` -> logits ``(P,)`` (a packed D sees each point m times).
+
+        A D with minibatch discrimination judges each point together with the others of its batch, so
+        the points go through it in batches of ``batch_size`` (all at once would cost ``P^2`` distances
+        per kernel): for such a D the values depend on which points share a batch.
+        """
+        index = next(i for i, (_, part) in enumerate(self._slices()) if part.start <= s < part.stop)
+        run, part = self._slices()[index]
         m = self.settings.pack
-        x = points.repeat(1, m) if m > 1 else points  # a point packed with itself
-        out = []
-        for run, part in self._slices():
-            n = part.stop - part.start
-            inputs = x.expand(n, *x.shape) if getattr(run.D, "stacked", False) else x
-            logits = run.D(inputs).reshape(n, -1)
-            out.append(torch.sigmoid(logits))
-        return torch.cat(out)
+
+        def judge(points: Tensor) -> Tensor:
+            x = points.repeat(1, m) if m > 1 else points
+            if getattr(run.D, "stacked", False):
+                return run.D(x.expand(part.stop - part.start, *x.shape))[s - part.start, :, 0]
+            return run.D(x)[:, 0]
+
+        def D(points: Tensor) -> Tensor:
+            if self.settings.minibatch_discrimination:
+                return torch.cat([judge(chunk) for chunk in points.split(self.settings.batch_size)])
+            return judge(points)
+
+        return D
 
     def pushes(self, x_fake: Tensor) -> Tensor:
         """Where G's loss pushes each sample, ``-grad_x`` of G's loss at ``x_fake`` ``(S, N, 2)``: ``(S, N, 2)``.

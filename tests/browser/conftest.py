@@ -5,12 +5,15 @@ chapters (the tests run and autosave them; the repository's files are never touc
 own runtime, config, settings and workspace folders, and is stopped at the end. Its kernels get
 ``GANCOURSE_BUDGET=smoke`` (seconds per chapter), one CPU thread and this checkout on
 ``PYTHONPATH``. The browser is the system's ``chromium-headless-shell`` (``apt-get install
-chromium-headless-shell``), driven by Playwright for Python (``playwright install`` is never
-needed). Screenshots go to ``tests/browser/screenshots/`` (ignored by git).
+chromium-headless-shell``), driven by Playwright for Python (``requirements-instructor.txt``;
+``playwright install`` is never needed). Without them the tests are skipped, unless
+``GANCOURSE_REQUIRE_INSTRUCTOR_TOOLS=1`` (``.ci/run``) makes that a failure. Screenshots go to
+``tests/browser/screenshots/`` (ignored by git).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -39,6 +42,16 @@ LAB_SETTINGS = {
 }
 
 
+def need(ok: bool, why: str) -> None:
+    """Skip when a browser-test tool is missing, or fail where CI requires the tools (``.ci/run`` sets
+    ``GANCOURSE_REQUIRE_INSTRUCTOR_TOOLS=1`` after installing them)."""
+    if ok:
+        return
+    if os.environ.get("GANCOURSE_REQUIRE_INSTRUCTOR_TOOLS") == "1":
+        pytest.fail(f"{why} (required: GANCOURSE_REQUIRE_INSTRUCTOR_TOOLS=1)")
+    pytest.skip(why)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -48,9 +61,9 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def lab(tmp_path_factory):
     """A running JupyterLab: ``(base_url, folder)``; the folder holds copies of ``chapters/``."""
-    pytest.importorskip("playwright", reason="pip install -r requirements.txt (playwright)")
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} not found: apt-get install chromium-headless-shell")
+    need(importlib.util.find_spec("playwright") is not None,
+         "Playwright is not installed: pip install -r requirements-instructor.txt")
+    need(CHROMIUM.exists(), f"no {CHROMIUM}: apt-get install chromium-headless-shell")
     home = tmp_path_factory.mktemp("lab")
     folder = home / "course"
     shutil.copytree(ROOT / "chapters", folder, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
@@ -95,10 +108,11 @@ def lab(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def browser():
+    need(importlib.util.find_spec("playwright") is not None,
+         "Playwright is not installed: pip install -r requirements-instructor.txt")
+    need(CHROMIUM.exists(), f"no {CHROMIUM}: apt-get install chromium-headless-shell")
     from playwright.sync_api import sync_playwright
 
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} not found: apt-get install chromium-headless-shell")
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
         yield chromium
