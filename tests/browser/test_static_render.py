@@ -39,7 +39,7 @@ def test_the_static_page_of_chapter_00_shows_the_playgrounds_picture(page, tmp_p
 
     static = json.loads(nbformat.writes(notebook))
     assert _site_builder().static_outputs(static) == 1  # only tqdm's bar has no picture of its own
-    html, _ = HTMLExporter().from_notebook_node(nbformat.from_dict(static))
+    html, _ = HTMLExporter().from_notebook_node(nbformat.reads(json.dumps(static), as_version=4))
     path = tmp_path / "00.html"
     path.write_text(html)
     page.goto(path.as_uri(), wait_until="domcontentloaded")  # offline: the page's CDN scripts fail, as they may
