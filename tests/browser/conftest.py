@@ -106,8 +106,10 @@ def lab(tmp_path_factory):
         log.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """Chromium, one per test module: Playwright's sync API allows one instance at a time in a process, and the
+    website tests (``tests/site``, which run after these) start their own."""
     need(importlib.util.find_spec("playwright") is not None,
          "Playwright is not installed: pip install -r requirements-instructor.txt")
     need(CHROMIUM.exists(), f"no {CHROMIUM}: apt-get install chromium-headless-shell")
