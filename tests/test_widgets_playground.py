@@ -170,8 +170,8 @@ def test_a_learners_own_G_and_D_train_and_the_width_controls_step_aside():
     def make_G():
         return nn.Sequential(nn.Linear(2, 16), nn.ELU(), nn.Linear(16, 2))
 
-    def make_D():
-        return nn.Sequential(nn.Linear(2, 16), nn.ELU(), nn.Linear(16, 1))
+    def make_D(width=16):  # a default argument is not the settings: make_D() is called
+        return nn.Sequential(nn.Linear(2, width), nn.ELU(), nn.Linear(width, 1))
 
     pg = playground(dataclasses.replace(SMALL, n_seeds=2), make_G=make_G, make_D=make_D, steps_per_frame=2)
     assert pg.controls["width"].disabled and pg.controls["g_activation"].disabled

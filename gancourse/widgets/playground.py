@@ -50,8 +50,9 @@ def _settings_builder(make: Callable | None, default: Callable[[Settings], nn.Mo
     if isinstance(make, nn.Module) or not callable(make):
         raise TypeError(f"make_G / make_D must be functions that build a model (e.g. lambda: MyG()), so that each "
                         f"seed and each Reset gets fresh weights; got {type(make).__name__}")
-    takes_settings = len(inspect.signature(make).parameters) > 0
-    return make if takes_settings else (lambda settings: make())
+    required = [p for p in inspect.signature(make).parameters.values()
+                if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return make if required else (lambda settings: make())
 
 
 class Playground(W.VBox):
