@@ -9,7 +9,8 @@ once (stacked MLPs, :mod:`gancourse.mlp`, one per seed or per setting):
   ``shift``, says where its distribution sits (the parallel lines' ``theta``, a Gaussian's
   mean). The gradient of G's loss in ``shift`` is what a real G's weights would receive
   through its last layer's bias: :func:`shift_gradient`.
-* :func:`stacked_critics`: one D per seed, stacked; :func:`fit_d`: D steps of :func:`gancourse.steps.d_step` (any loss, the gradient penalty)
+* :func:`stacked_critics`: one D per seed, stacked; :func:`fit_d`: D steps of
+  :func:`gancourse.steps.d_step` (any loss, the gradient penalty)
   against the frozen G, with weight clipping that may differ per stacked model
   (:func:`clip_weights_per_model_`), recording D's loss at every step.
 

@@ -63,7 +63,8 @@ def share_at_bounds(model: nn.Module, c: float | Tensor, rtol: float = 0.01, wei
         raise ValueError(f"c must be > 0, got {c.tolist()}")
     if c.dim() == 1:
         if w.dim() != 2 or len(c) != len(w):
-            raise ValueError(f"got {len(c)} bounds for {'a stacked model of ' + str(len(w)) if w.dim() == 2 else 'one'} "
+            held = f"a stacked model of {len(w)}" if w.dim() == 2 else "one"
+            raise ValueError(f"got {len(c)} bounds for {held} "
                              f"model(s); pass one bound per model or a number")
         c = c[:, None]
     return (w.abs() >= (1 - rtol) * c).to(w.dtype).mean(dim=-1)

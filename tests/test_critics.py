@@ -1,4 +1,4 @@
-"""gancourse.critics: the shift generator, G's gradient in its shift, per-model clipping, D fitted against a frozen G."""
+"""gancourse.critics: the shift generator, G's gradient in its shift, per-model clipping, D fitted against G."""
 
 import math
 

@@ -91,5 +91,5 @@ def test_w1_in_one_dimension_is_the_best_of_all_pairings():
         brute = min(sum(abs(x[i] - y[j]) for i, j in enumerate(perm)) / 6 for perm in itertools.permutations(range(6)))
         assert distances.w1_1d(x, y).item() == pytest.approx(float(brute), abs=1e-12)
     x = torch.randn(4, 500, generator=g)
-    torch.testing.assert_close(distances.w1_1d(x, x + 3.0), torch.full((4,), 3.0))  # a translation moves every point by 3
+    torch.testing.assert_close(distances.w1_1d(x, x + 3.0), torch.full((4,), 3.0))  # a shift by 3 costs 3
     assert distances.w1_1d(x[0], x[0].flip(0)).item() == 0.0  # same sample, another order

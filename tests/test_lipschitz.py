@@ -16,7 +16,8 @@ def test_weight_values_of_a_stack_are_each_models_weights():
     for s, model in enumerate(models):
         mine = torch.cat([m.weight.flatten() for m in model.modules() if isinstance(m, nn.Linear)])
         torch.testing.assert_close(values[s].sort().values, mine.sort().values)
-    assert lipschitz.weight_values(models[0], weights_only=False).numel() == sum(p.numel() for p in models[0].parameters())
+    n_params = sum(p.numel() for p in models[0].parameters())
+    assert lipschitz.weight_values(models[0], weights_only=False).numel() == n_params
 
 
 def test_share_at_bounds_counts_weights_within_rtol_of_c():
