@@ -50,10 +50,16 @@ class SelfAttention2d(nn.Module):
         if x.dim() != 4 or x.shape[1] != self.channels:
             raise ValueError(f"SelfAttention2d expects (B, {self.channels}, H, W), got {tuple(x.shape)}")
         B, C, H, W = x.shape
-        keys = self.f(x).flatten(2)  # (B, C_k, N)
-        queries = self.g(x).flatten(2)  # (B, C_k, N)
-        values = self.h(x).flatten(2)  # (B, C, N)
-        scores = queries.transpose(1, 2) @ keys  # (B, N_j, N_i): s_ij for query j, key i
+        # Positions as rows, (B, N, C): a view of channels-last features, the layout D trains in.
+        # A 1x1 conv is then a matmul over the channels; keys, queries and values come from one.
+        rows = x.permute(0, 2, 3, 1).reshape(B, H * W, C)
+        weight = torch.cat([self.f.weight, self.g.weight, self.h.weight]).flatten(1)  # (2 C_k + C, C)
+        bias = torch.cat([self.f.bias, self.g.bias, self.h.bias])
+        keys, queries, values = (rows @ weight.T + bias).split([self.key_channels, self.key_channels, C], dim=2)
+        scores = queries @ keys.transpose(1, 2)  # (B, N_j, N_i): s_ij for query j, key i
         beta = scores.softmax(dim=-1)  # each query's weights over the keys sum to 1
-        attended = (values @ beta.transpose(1, 2)).view(B, C, H, W)  # sum_i beta_{j,i} h(x_i) at each j
-        return self.gamma * self.v(attended) + x
+        o = (beta @ values) @ self.v.weight.flatten(1).T + self.v.bias  # (B, N, C): v(sum_i beta_{j,i} h(x_i))
+        o = o.view(B, H, W, C).permute(0, 3, 1, 2)  # (B, C, H, W), channels-last in memory
+        if x.is_contiguous():  # keep the input's layout, so that the layers around stay on their fast paths
+            o = o.contiguous()
+        return self.gamma * o + x

@@ -82,28 +82,40 @@ def test_faces_pass_their_own_check():
 
 def test_an_extra_eye_fails():
     p = _face_params()
-    # a third eye on the forehead, centred between the two (eyes sit 2 * 0.34a or more apart)
-    third = torch.stack([torch.zeros(200), p.eyes[:, 0, 1] - 0.3 * p.axes[:, 1]], dim=-1)
-    three = p.replace(eyes=torch.cat([p.eyes, third[:, None]], dim=1))
+    three = faces.with_third_eye(p)
     report = faces.check_faces(faces.render_faces(three))
     assert (report.n_eyes == 3).all() and not report.ok.any()
+    assert report.inside.all() and report.mouth_below.all()  # the third eye is the only fault
+    two = faces.check_faces(faces.render_faces(three.replace(eyes=three.eyes[:, :2])))
+    assert two.ok.all()  # the smaller eyes alone are fine
     one = faces.check_faces(faces.render_faces(p.replace(eyes=p.eyes[:, :1])))
     assert (one.n_eyes == 1).all() and not one.ok.any()
 
 
+def test_captions_and_violations_say_what_is_wrong():
+    p = _face_params(3)
+    images = torch.cat([faces.render_faces(p), faces.render_faces(faces.with_third_eye(p)),
+                        faces.render_faces(faces.with_mouth_above(p))])
+    report = faces.check_faces(images)
+    assert report.captions() == ["ok"] * 3 + ["3 eyes"] * 3 + ["mouth above"] * 3
+    assert report.n_violations.tolist() == [0] * 3 + [1] * 3 + [1] * 3
+
+
 def test_mouth_above_the_eyes_fails():
     p = _face_params()
-    # the mouth moved up to the forehead, above the eyes (v points down in the face's frame)
-    up = p.replace(mouth=torch.stack([p.mouth[:, 0], p.eyes[:, 0, 1] - 0.35 * p.axes[:, 1]], dim=-1))
-    report = faces.check_faces(faces.render_faces(up))
+    report = faces.check_faces(faces.render_faces(faces.with_mouth_above(p)))
     assert report.mouth_above.all() and not report.mouth_below.any() and not report.ok.any()
     assert (report.n_eyes == 2).all() and (report.n_mouths == 1).all() and report.inside.all()
+    # by hand: a mouth straight above the eyes' midpoint has a smaller image row
+    q = p.replace(tilt=torch.zeros(200))
+    mouth_up = faces.with_mouth_above(q)
+    assert (mouth_up.mouth[:, 1] < q.eyes[:, :, 1].min(dim=1).values).all()
 
 
 def test_an_eye_outside_the_head_fails():
     p = _face_params()
     eyes = p.eyes.clone()
-    eyes[:, 1, 0] = p.axes[:, 0] + 3  # the right eye beyond the head's outline
+    eyes[:, 1, 0] = p.axes[:, 0] + 0.5  # the right eye's centre just beyond the head's outline
     report = faces.check_faces(faces.render_faces(p.replace(eyes=eyes)))
     assert not report.inside.any() and not report.ok.any()
 
@@ -111,7 +123,7 @@ def test_an_eye_outside_the_head_fails():
 def test_specks_and_smudges_inside_the_head_are_ignored():
     images = faces.toy_faces(50, seed=8)
     specked = images.clone()
-    specked[:, :, 0, 0] = torch.tensor(faces.EYE)[:, None]  # a one-pixel blue "eye" in the corner
+    specked[:, :, 0, 0] = torch.tensor(faces.EYE)  # a one-pixel blue "eye" in the corner
     assert faces.check_faces(specked).ok.all()
     assert not faces.check_faces(specked, min_pixels=1).ok.any()  # counted, it is a third eye, outside
     # a black pixel right above each mouth's top-left pixel: dark, touching the mouth, but inside the head
@@ -213,7 +225,9 @@ def test_front_and_back_halves_pasted_together_are_impossible(bank):
     report = bank.check(torch.cat([real, pasted, pasted2]))
     assert not report.impossible[:4].any()
     assert report.impossible[4:].all() and report.mixture[4:].all()
-    assert (report.halves_gap[4:] > math.radians(150)).all()
+    # the left half of the first paste is explained by a view of the front, its right half by one of the back
+    assert bank.shows_front[report.left[4]] and bank.shows_back[report.right[4]]
+    assert bank.shows_back[report.left[5]] and bank.shows_front[report.right[5]]
 
 
 def test_view_bank_needs_calibration():
@@ -222,3 +236,33 @@ def test_view_bank_needs_calibration():
         bank.check(bank.images[:2])
     with pytest.raises(ValueError, match=r"\(N, 1, 28, 28\)"):
         bank.nearest(torch.zeros(2, 3, 28, 28))
+
+
+def test_calibration_with_a_tolerance_leaves_out_nearby_views(bank):
+    images, angles = views.house_views(20, seed=13)
+    strict = bank.calibrate(images, quantile=0.5)
+    tolerant = bank.calibrate(images, angles, tolerance=20.0, quantile=0.5)
+    # naive: one render and one bank view at a time
+    blurred_bank = views.blur(bank.images)
+    nearest = []
+    for image, (azimuth, _) in zip(views.blur(images), angles, strict=True):
+        d = [((image - view) ** 2).mean().sqrt() for view, (a, _) in zip(blurred_bank, bank.angles, strict=True)
+             if views.azimuth_gap(a, azimuth) >= math.radians(20)]
+        nearest.append(min(d))
+    assert tolerant == pytest.approx(float(torch.tensor(nearest).quantile(0.5)), rel=1e-4)
+    assert tolerant > 2 * strict  # turning the camera by 20 degrees changes the picture more than the grid's spacing
+    with pytest.raises(ValueError, match="real_angles"):
+        bank.calibrate(images, tolerance=20.0)
+    bank.calibrate(views.house_views(400, seed=11)[0], quantile=0.99)  # leave the shared fixture as it was
+
+
+def test_blur_is_a_normalised_gaussian_on_black():
+    image = -torch.ones(1, 1, 9, 9)
+    image[0, 0, 4, 4] = 1.0  # one white pixel: 2 above the black background
+    blurred = views.blur(image, sigma=1.0)
+    k = torch.exp(-torch.arange(-2.0, 3.0) ** 2 / 2)
+    k = k / k.sum()  # the 1-D kernel, radius 2 sigma
+    expected = -torch.ones(9, 9)
+    expected[2:7, 2:7] += 2 * k[:, None] * k[None, :]
+    assert_close(blurred[0, 0], expected)
+    assert_close(views.blur(-torch.ones(2, 1, 5, 5)), -torch.ones(2, 1, 5, 5))  # black stays black at the border

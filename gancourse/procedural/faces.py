@@ -94,6 +94,22 @@ def sample_faces(n: int, size: int = 28, generator: torch.Generator | None = Non
     )
 
 
+def with_third_eye(params: FaceParams) -> FaceParams:
+    """The same faces with a third eye on the forehead, above and between the two (chapter 05's perturbation).
+
+    All eyes get radius 1.4 px, so that the third one stays clear of the others on any face.
+    """
+    third = torch.stack([torch.zeros_like(params.tilt), params.eyes[:, 0, 1] - 0.4 * params.axes[:, 1]], dim=-1)
+    return params.replace(eyes=torch.cat([params.eyes, third[:, None]], dim=1),
+                          eye_radius=torch.full_like(params.eye_radius, 1.4))
+
+
+def with_mouth_above(params: FaceParams) -> FaceParams:
+    """The same faces with the mouth moved up to the forehead, above the eyes (chapter 05's perturbation)."""
+    v = params.eyes[:, :, 1].min(dim=1).values - 0.35 * params.axes[:, 1]
+    return params.replace(mouth=torch.stack([params.mouth[:, 0], v], dim=-1))
+
+
 def _coverage(distance_inside: Tensor) -> Tensor:
     """Share of a pixel covered by a shape, from the signed distance of its centre to the outline (>0: inside)."""
     return (distance_inside + 0.5).clamp(0, 1)

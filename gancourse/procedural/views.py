@@ -8,12 +8,15 @@ dark grey back, light grey sides and a dark two-sloped roof, rendered in grey by
 :mod:`gancourse.procedural.render` from a random azimuth (all around) and elevation (5-35
 degrees above the ground).
 
-The check: a dense :class:`ViewBank` of renders on a grid of viewpoints; a sample's distance is
-the RMS pixel difference to its nearest bank view, after a light blur (so that a slightly soft
-sample of a right view is not penalised for its softness alone). The threshold is calibrated on
-held-out renders from random viewpoints: a sample farther than any but a ``1 - quantile`` share of
-real renders is an **impossible object**, one that no camera could see. A sample whose left and
-right halves match views more than 90 degrees of azimuth apart is a **front/back mixture**.
+The checks (:class:`ViewBank`): a dense bank of renders on a grid of viewpoints; a sample's
+distance is the RMS pixel difference to its nearest bank view, after a light blur (so that a
+slightly soft sample of a right view is not penalised for its softness alone). The threshold is
+calibrated on held-out real renders (:meth:`ViewBank.calibrate`), optionally with a tolerance: the
+distance of a real render to the views at least that many degrees of azimuth away from its own,
+i.e. how much a turn of the camera changes the picture. A sample farther than the threshold from
+every view is **far**. A sample whose left half is nearest to a view of the front and whose right
+half is nearest to a view of the back (or the other way round) is a **front/back mixture**. Either
+way it is an **impossible object**: no camera takes that picture.
 """
 
 from __future__ import annotations
