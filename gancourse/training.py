@@ -9,7 +9,7 @@ The loop reads like the papers (Goodfellow et al. 2014, Algorithm 1)::
 
 Every fix of the course is a field of :class:`TrainConfig`: the loss (chapters 02, 07),
 two learning rates and ``n_critic`` (04), gradient penalty, R1 and weight clipping (01, 07),
-instance noise, one-sided label smoothing, packing and unrolled G steps (08).
+instance noise, one-sided label smoothing, packing, unrolled G steps and feature matching (08).
 
 This module holds the loop (:func:`train`, :func:`train_seeds`: chapters 00, 02-09), its
 configuration and what it returns; one step of the game (:func:`d_step`, :func:`g_step`,
@@ -87,6 +87,7 @@ _RULES: dict[str, tuple[Callable[[object], bool], str]] = {
     "amp": (lambda v: v in AMP_MODES, f"one of {', '.join(AMP_MODES)}"),
     "channels_last": (lambda v: v in (None, True, False), "None (auto), True or False"),
     "progress": (lambda v: isinstance(v, bool), "True or False"),
+    "feature_matching": (lambda v: isinstance(v, bool), "True or False"),
 }
 
 
@@ -130,6 +131,9 @@ class TrainConfig:
     Only for losses with labels (minimax, non_saturating)."""
     pack: int = 1
     """PacGAN's m: D judges ``m`` samples concatenated (its input must be built with ``pack=m``); 1 = off."""
+    feature_matching: bool = False
+    """Feature matching (Salimans et al. 2016): G minimises the squared distance between the means of
+    D's inner layer (``D.features``) on a real and a fake batch instead of ``loss``'s G term; D trains as usual."""
     log_every: int = 100
     """G steps between history flushes: the NaN check, the progress bar update and ``callback``."""
     checkpoint_every: int | None = None
@@ -167,6 +171,9 @@ class TrainConfig:
             labelled = [name for name, loss in LOSSES.items() if loss.supports_label_smoothing]
             raise ValueError(f"TrainConfig.label_smoothing needs a loss with labels ({', '.join(labelled)}); "
                              f"loss={self.loss!r} has none: set label_smoothing=0")
+        if self.loss == "mad_gan" and self.pack > 1:
+            raise ValueError("TrainConfig.pack must be 1 with loss='mad_gan': D labels each fake sample by the "
+                             "generator that made it, which packing would mix")
         if (self.checkpoint_every is None) != (self.checkpoint_path is None):
             raise ValueError(f"TrainConfig.checkpoint_every must be set together with checkpoint_path (or both "
                              f"None), got checkpoint_every={self.checkpoint_every!r}, "
@@ -302,7 +309,7 @@ def _resume(path, G, D, opt_g, opt_d, rng: Randomness, history: History, config:
                          f"TrainConfig.steps={config.steps}; set steps >= {int(state['step'])} (steps="
                          f"{int(state['step'])} loads the run without training further)")
     changed = [f.name for f in fields(TrainConfig) if f.name not in _RESUMABLE_CHANGES
-               and state["config"][f.name] != getattr(config, f.name)]
+               and state["config"].get(f.name, f.default) != getattr(config, f.name)]
     if config.instance_noise and config.instance_noise_anneal is None and state["config"]["steps"] != config.steps:
         changed.append("steps (instance noise anneals over steps; set instance_noise_anneal to change steps)")
     if changed:
@@ -401,10 +408,11 @@ def _train(G: nn.Module, D: nn.Module, data: Tensor | SampleReal, config: TrainC
             d_stats = d_step(G, D, opt_d, *draw(), config, rng, noise_std)
         # (2) Update G: maximize log D(G(z)), against D itself or D unrolled k steps ahead
         z = rng.z(n, z_dim)
+        x_real = rng.real(data, n) if config.feature_matching else None  # the real side of feature matching
         if config.unrolled_steps:
-            g_stats = unrolled_g_step(G, D, opt_g, opt_d, z, draw, config, rng, noise_std)
+            g_stats = unrolled_g_step(G, D, opt_g, opt_d, z, draw, config, rng, noise_std, x_real)
         else:
-            g_stats = g_step(G, D, opt_g, z, config, rng, noise_std)
+            g_stats = g_step(G, D, opt_g, z, config, rng, noise_std, x_real)
         history.record(step, **d_stats._asdict(), **g_stats._asdict())
 
         done = step + 1
