@@ -41,7 +41,12 @@ def _where(bad: Tensor) -> str:
 
 
 def check_finite(x: Tensor, name: str, cause: str) -> None:
-    """Raise ``ValueError`` if ``x`` holds NaN or Inf, naming how many, where, and the likely ``cause``."""
+    """Raise ``ValueError`` if ``x`` holds NaN or Inf, naming how many, where, and the likely ``cause``.
+
+    Tensors on the ``meta`` device carry shapes but no values: there is nothing to check.
+    """
+    if x.device.type == "meta":
+        return
     lo, hi = torch.aminmax(x.detach()) if x.numel() else (x.new_zeros(()), x.new_zeros(()))
     if torch.isfinite(lo) and torch.isfinite(hi):  # NaN propagates into both: one pass over the data
         return

@@ -130,6 +130,7 @@ def test_sample_puts_points_on_the_device_asked_for():
 
 
 def test_data_root_is_gancourse_data_if_set_else_the_repository_data_folder(monkeypatch, tmp_path):
+    (tmp_path / "elsewhere").mkdir()  # a missing folder is refused (tests/test_bad_inputs.py)
     monkeypatch.setenv(datasets.DATA_ENV, str(tmp_path / "elsewhere"))
     assert datasets.data_root() == tmp_path / "elsewhere"
     assert datasets.find_fashion_mnist(debian_dir=tmp_path / "nowhere") == "missing"  # looks there, finds nothing

@@ -179,6 +179,33 @@ def test_bad_input_raises_with_a_helpful_message():
         games.alternating_gda(games.bilinear_field, torch.zeros(4, 2), 0.1, steps=-1)
     with pytest.raises(ValueError, match="widen the grid"):
         games.to_masses(torch.zeros(5))
+    with pytest.raises(ValueError, match="step size h must be a finite number > 0"):
+        games.simultaneous_gda(games.bilinear_field, torch.zeros(4, 2), -0.1, steps=2)
+    with pytest.raises(ValueError, match="step size h"):
+        games.alternating_gda(games.bilinear_field, torch.zeros(2, 2), torch.tensor([0.1, float("nan")]), steps=2)
+    with pytest.raises(ValueError, match="gamma must be >= 0"):
+        games.dirac_gan_field(torch.zeros(2), gamma=-1.0)
+    with pytest.raises(ValueError, match="gamma must be >= 0"):
+        games.bilinear_field(torch.zeros(2, 2), gamma=torch.tensor([0.5, -0.5]))
+
+
+def test_penalised_bilinear_field_is_the_gradient_of_its_value_and_damps_at_the_predicted_rate():
+    w = torch.randn(4, 2, dtype=F64, generator=torch.Generator().manual_seed(1))
+    penalised = lambda s: games.bilinear_value(s) - 0.6 / 2 * s[1] ** 2  # y maximises x y - gamma/2 y^2
+    assert_close(games.bilinear_field(w, gamma=0.6), games.descent_ascent_field(penalised, w))
+    assert_close(games.bilinear_field(w, gamma=0.0), games.bilinear_field(w))
+    # the Jacobian [[0, -1], [1, -gamma]] has eigenvalues (-gamma +- sqrt(gamma^2 - 4)) / 2
+    for gamma in (0.5, 1.0, 3.0):
+        jac = torch.func.jacrev(games.bilinear_field)(torch.zeros(2, dtype=F64), gamma)
+        eig = torch.linalg.eigvals(jac)
+        root = torch.sqrt(torch.tensor(gamma**2 - 4, dtype=torch.complex128))
+        expected = torch.stack([(-gamma + root) / 2, (-gamma - root) / 2])
+        assert_close(sorted(eig.tolist(), key=lambda z: (z.real, z.imag)),
+                     sorted(expected.tolist(), key=lambda z: (z.real, z.imag)))
+    # small steps follow the damped flow: the distance falls like exp(-gamma t h / 2) for gamma < 2
+    path = games.simultaneous_gda(lambda s: games.bilinear_field(s, 1.0), torch.tensor([1.0, 0.0], dtype=F64),
+                                  1e-3, steps=4000)
+    assert 0.7 < path[-1].norm().item() / math.exp(-0.5 * 4.0) < 1.5  # measured: 1.19 (the rotation adds a wobble)
 
 
 def test_plots_draw_the_given_paths():
@@ -245,3 +272,15 @@ def test_plot_discriminator_1d_draws_both_densities_d_star_and_the_numeric_maxim
     fig = vf.plot_discriminator_1d(x, pdf_data, pdf_g, d_star)
     assert len(fig.axes[1].get_lines()) == 2  # no dots without d_numeric
     plt.close("all")
+
+
+def test_step_growth_is_the_closed_form_on_the_bilinear_game():
+    for h in (0.05, 0.3, 1.0):
+        assert games.step_growth(games.bilinear_field, h) == pytest.approx(math.sqrt(1 + h**2), rel=1e-12)
+        assert games.step_growth(games.bilinear_field, h, "alternating") == pytest.approx(1.0, rel=1e-12)
+    # Dirac-GAN: near (0, 0) the field is the bilinear one at half speed (f'(0) = 1/2)
+    assert games.step_growth(games.dirac_gan_field, 0.2) == pytest.approx(math.sqrt(1 + 0.1**2), rel=1e-12)
+    # with R1 (gamma = 1) the simultaneous step matrix I + hJ, J = [[0, -1/2], [1/2, -1]], has a double eigenvalue
+    assert games.step_growth(lambda w: games.dirac_gan_field(w, 1.0), 0.1) == pytest.approx(1 - 0.05, rel=1e-6)
+    with pytest.raises(ValueError, match="scheme"):
+        games.step_growth(games.bilinear_field, 0.1, "extragradient")

@@ -135,7 +135,7 @@ def test_one_mode_mixtures_float64_and_the_samples_device_are_kept():
 
 def test_shape_messages_name_the_expected_layout():
     centers = ring().centers
-    with pytest.raises(ValueError, match=r"shape \(S, N, D\)"):
+    with pytest.raises(ValueError, match=r"samples must have shape \(S, N, 2\)"):
         mode_coverage_batched(torch.zeros(5, 2), centers, 0.01)
-    with pytest.raises(ValueError, match=r"shape \(N, D\)"):
+    with pytest.raises(ValueError, match=r"samples must have shape \(N, 2\)"):
         mode_coverage(torch.zeros(2, 5, 2), centers, 0.01)

@@ -63,7 +63,8 @@ def assert_all_finite(history) -> None:
 # ---------------------------------------------------------------- smoke: every model x every loss
 
 
-@pytest.mark.parametrize("loss", list(LOSSES))
+# MAD-GAN's loss needs k generators and a (k+1)-way D: tests/test_multi_generator.py trains it
+@pytest.mark.parametrize("loss", [name for name in LOSSES if name != "mad_gan"])
 @pytest.mark.parametrize("model", ["mlp", "dcgan"])
 def test_every_model_and_loss_trains(model, loss):
     G, D = tiny_mlp() if model == "mlp" else tiny_dcgan()
