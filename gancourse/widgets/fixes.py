@@ -30,10 +30,10 @@ class FixComparison:
     samples to draw). ``widget`` is what a notebook displays; ``view.n_draws`` counts redraws.
     """
 
-    def __init__(self, runs: Mapping[str, FixRun], seeds: Sequence[int], setup: GridSetup = GridSetup(),
+    def __init__(self, runs: Mapping[str, FixRun], seeds: Sequence[int], setup: GridSetup | None = None,
                  left: str = "plain", right: str = "packing", device: torch.device | str | None = None) -> None:
         self.runs = dict(runs)
-        self.seeds, self.setup, self.device = list(seeds), setup, device
+        self.seeds, self.setup, self.device = list(seeds), setup or GridSetup(), device
         self.mixture = datasets.grid()
         names = list(FIXES)
         for side, name in (("left", left), ("right", right)):
