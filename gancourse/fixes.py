@@ -249,7 +249,14 @@ def run_fix(fix: str | Fix, seeds: Sequence[int], mixture: datasets.Mixture | No
 
 def run_fixes(fixes: Sequence[str | Fix], seeds: Sequence[int], mixture: datasets.Mixture | None = None,
               setup: GridSetup = GridSetup(), **kwargs) -> dict[str, FixRun]:
-    """:func:`run_fix` for each of ``fixes`` with the same seeds, mixture and set-up: ``name -> FixRun``."""
+    """:func:`run_fix` for each of ``fixes`` with the same seeds, mixture and set-up: ``name -> FixRun``.
+
+    A two-step run of the first fix goes first and is thrown away, so that one-time start-up costs
+    (allocations, lazy initialisation) do not land in the first fix's time per step.
+    """
+    if not fixes:
+        raise ValueError("run_fixes needs at least one fix, e.g. list(gancourse.fixes.FIXES)")
+    run_fix(fixes[0], seeds, mixture, replace(setup, steps=2, settle_steps=0), **kwargs)  # warm-up, not timed
     return {get_fix(f).name: run_fix(f, seeds, mixture, setup, **kwargs) for f in fixes}
 
 

@@ -92,3 +92,12 @@ def test_bad_fixes_and_set_ups_are_named():
         fixes.GridSetup(steps=0)
     with pytest.raises(ValueError, match="at least 2 seeds"):
         fixes.run_fix("plain", [0], setup=TINY)
+
+
+def test_run_fixes_runs_each_fix_on_the_same_seeds():
+    runs = fixes.run_fixes(["plain", "R1"], [0, 1], setup=TINY, device="cpu")
+    assert list(runs) == ["plain", "R1"] and all(run.seeds == [0, 1] for run in runs.values())
+    again = fixes.run_fix("R1", [0, 1], setup=TINY, device="cpu")  # the warm-up run does not change a fix's result
+    torch.testing.assert_close(runs["R1"].samples, again.samples)
+    with pytest.raises(ValueError, match="at least one fix"):
+        fixes.run_fixes([], [0, 1], setup=TINY)
