@@ -44,6 +44,7 @@ from gancourse.progress import progress_bar
 from gancourse.regularizers import instance_noise_std
 from gancourse.runtime import default_device
 from gancourse.seeds import Randomness, SampleReal, n_models, stacked_models
+from gancourse.simultaneous import simultaneous_step
 from gancourse.steps import DStats, GStats, d_step, g_step, make_optimizer, unrolled_g_step
 
 __all__ = [
@@ -87,6 +88,7 @@ _RULES: dict[str, tuple[Callable[[object], bool], str]] = {
     "amp": (lambda v: v in AMP_MODES, f"one of {', '.join(AMP_MODES)}"),
     "channels_last": (lambda v: v in (None, True, False), "None (auto), True or False"),
     "progress": (lambda v: isinstance(v, bool), "True or False"),
+    "simultaneous": (lambda v: isinstance(v, bool), "True or False"),
 }
 
 
@@ -148,6 +150,9 @@ class TrainConfig:
     """Channels-last memory format for conv nets and image batches; None = auto (on for conv nets)."""
     progress: bool = True
     """Show a tqdm progress bar (updated at flushes only)."""
+    simultaneous: bool = False
+    """D and G step at once on one batch (:mod:`gancourse.simultaneous`, the update of PacGAN's code); False
+    alternates (D, then G against the updated D). Needs ``n_critic=1`` and ``unrolled_steps=0``."""
 
     def __post_init__(self) -> None:
         for name in _RULES:
@@ -167,6 +172,10 @@ class TrainConfig:
             labelled = [name for name, loss in LOSSES.items() if loss.supports_label_smoothing]
             raise ValueError(f"TrainConfig.label_smoothing needs a loss with labels ({', '.join(labelled)}); "
                              f"loss={self.loss!r} has none: set label_smoothing=0")
+        if self.simultaneous and (self.n_critic != 1 or self.unrolled_steps):
+            raise ValueError(f"TrainConfig.simultaneous steps D and G once each from one batch; it needs n_critic=1 "
+                             f"and unrolled_steps=0, got n_critic={self.n_critic}, "
+                             f"unrolled_steps={self.unrolled_steps}")
         if (self.checkpoint_every is None) != (self.checkpoint_path is None):
             raise ValueError(f"TrainConfig.checkpoint_every must be set together with checkpoint_path (or both "
                              f"None), got checkpoint_every={self.checkpoint_every!r}, "
@@ -396,15 +405,18 @@ def _train(G: nn.Module, D: nn.Module, data: Tensor | SampleReal, config: TrainC
     bar = progress_bar(config.steps, initial=start, desc="training", unit="step", disable=not config.progress)
     for step in range(start, config.steps):
         noise_std = instance_noise_std(step, config.instance_noise, anneal) if config.instance_noise else 0.0
-        for _ in range(config.n_critic):
+        if config.simultaneous:  # D and G from one batch at once (PacGAN's code; chapter 09)
+            d_stats, g_stats = simultaneous_step(G, D, opt_g, opt_d, *draw(), config, rng, noise_std)
+        for _ in range(0 if config.simultaneous else config.n_critic):
             # (1) Update D: maximize log D(x) + log(1 - D(G(z)))
             d_stats = d_step(G, D, opt_d, *draw(), config, rng, noise_std)
         # (2) Update G: maximize log D(G(z)), against D itself or D unrolled k steps ahead
-        z = rng.z(n, z_dim)
-        if config.unrolled_steps:
-            g_stats = unrolled_g_step(G, D, opt_g, opt_d, z, draw, config, rng, noise_std)
-        else:
-            g_stats = g_step(G, D, opt_g, z, config, rng, noise_std)
+        if not config.simultaneous:
+            z = rng.z(n, z_dim)
+            if config.unrolled_steps:
+                g_stats = unrolled_g_step(G, D, opt_g, opt_d, z, draw, config, rng, noise_std)
+            else:
+                g_stats = g_step(G, D, opt_g, z, config, rng, noise_std)
         history.record(step, **d_stats._asdict(), **g_stats._asdict())
 
         done = step + 1
