@@ -64,8 +64,9 @@ class Store:
             raise ValueError(f"{self.path} holds a grid run with another set-up ({stored.get('setup')}), not "
                              f"{self.meta['setup']}: resume it with the set-up it was made with, or pass a new path")
         if stored.get("budget") != self.meta["budget"]:
-            raise ValueError(f"{self.path} was made at budget {stored.get('budget')!r}, this run is at "
-                             f"{self.meta['budget']!r}: pass a new path, or set GANCOURSE_BUDGET={stored.get('budget')}")
+            made = stored.get("budget")
+            raise ValueError(f"{self.path} was made at budget {made!r}, this run is at {self.meta['budget']!r}: "
+                             f"pass a new path, or set GANCOURSE_BUDGET={made}")
         for record in records[1:]:
             self.cells[cell_key(record["fix"], record["dataset"], record["seeds"])] = record
 
@@ -81,7 +82,7 @@ class Store:
                   "rows": rows}
         self.cells[key] = record
         if self.path is not None:
-            lines = [json.dumps(self.meta, allow_nan=True)] + [json.dumps(r, allow_nan=True) for r in self.cells.values()]
+            lines = [json.dumps(r, allow_nan=True) for r in (self.meta, *self.cells.values())]
             write_text_atomically(self.path, "\n".join(lines) + "\n")
         return record
 
