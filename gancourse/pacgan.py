@@ -17,9 +17,9 @@ identical and whose ``config.py`` files differ only in the mixture):
   a linear output (one logit). No batch norm, no dropout (``with_dropout=False``).
 * Every weight ``N(0, 0.02)``, every bias 0 (:meth:`reset_parameters`).
 
-What training does with them (``pacgan_config`` in ``benchmarks/pacgan_table1.py``) is
-documented there; :func:`gancourse.training.train` with ``simultaneous=True`` is their
-update rule. Chapter 09.
+What training does with them is :func:`gancourse.lab.setups.pacgan_setup` (run by
+``benchmarks/pacgan_table1.py``); :func:`gancourse.training.train` with ``simultaneous=True``
+is their update rule. Chapter 09.
 """
 
 from __future__ import annotations

@@ -246,3 +246,20 @@ def test_ray_backend_gives_the_local_numbers():
         assert without_time(on_ray) == without_time(local)
     finally:
         ray.shutdown()
+
+
+def test_the_pacgan_table_script_runs_at_a_small_scale(tmp_path, capsys):
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "pacgan_table1.py"
+    spec = importlib.util.spec_from_file_location("pacgan_table1", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    lines = script.main(["--steps", "6", "--seeds", "2", "--width-g", "8", "--width-d", "4", "--device", "cpu",
+                         "--out", str(tmp_path)])
+    assert sum(line.startswith("cell ") for line in lines) == 8  # 4 packings x 2 data sets, one stacked run each
+    table = lab.LabTable.from_json(tmp_path / "table.json")
+    assert table.fixes == ["gan", "pack2", "pack3", "pack4"] and len(table) == 16
+    assert table.meta["setup"]["name"] == "pacgan" and table.meta["setup"]["config"]["simultaneous"]
+    printed = capsys.readouterr().out
+    assert "6.3 ± 0.5" in printed and "24.8 ± 0.2" in printed  # the paper's ring GAN and grid PacGAN4 beside ours
