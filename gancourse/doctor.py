@@ -86,18 +86,18 @@ GUIDE: dict[str, Advice] = {
     "diverging": Advice(
         "diverging", "losses or gradient norms grown by orders of magnitude, not yet NaN",
         ("learning rates too high", "an unconstrained Wasserstein critic whose values run away"),
-        (Remedy("a gradient penalty on D (WGAN-GP, lambda 10)", "07", "wgan_gp"),
+        (Remedy("lower both learning rates tenfold", "04"),
+         Remedy("a gradient penalty on D (WGAN-GP, lambda 10)", "07", "wgan_gp"),
          Remedy("R1 on real data (gamma 1)", "01", "r1"),
-         Remedy("lower both learning rates tenfold", "04"),
          Remedy("spectral norm on D's layers", "08", "spectral_norm")), "07"),
     "d_wins": Advice(
         "d_wins", "D(x) near 1 and D(G(z)) near 0 for a long stretch, D's loss near 0",
         ("D learns much faster than G (its learning rate, its steps per G step, its size)",
          "real and generated samples on disjoint supports, which a D can always separate"),
-        (Remedy("the non-saturating loss -log D(G(z)) if you use log(1 - D(G(z)))", "02"),
+        (Remedy("balance D and G: let G learn as fast as D, or give D fewer steps or a lower learning rate", "04"),
+         Remedy("the non-saturating loss -log D(G(z)) if you use log(1 - D(G(z)))", "02"),
          Remedy("instance noise on D's inputs, annealed", "08", "instance_noise"),
          Remedy("one-sided label smoothing (real target 0.9)", "08", "label_smoothing"),
-         Remedy("fewer D steps or a lower D learning rate", "04"),
          Remedy("a Wasserstein critic with gradient penalty, whose gradient does not vanish", "07", "wgan_gp")),
         "02"),
     "g_starves": Advice(

@@ -70,7 +70,9 @@ def test_d_wins_and_g_starves_on_a_real_strong_d_run(strong_d_log, tmp_path):
     diagnosis = doctor.diagnose(path)
     assert {"d_wins", "g_starves"} <= set(diagnosis.names)
     assert "diverged" not in diagnosis.names and "mode_collapse" not in diagnosis.names
-    assert diagnosis.first_fix().chapter == "02" and "non-saturating" in diagnosis.first_fix().what
+    assert diagnosis.first_fix().chapter == "04" and "balance" in diagnosis.first_fix().what  # D wins comes first
+    starves = [a for a in diagnosis.advice() if a.symptom == "g_starves"][0]
+    assert "non-saturating" in starves.remedies[0].what and starves.remedies[0].chapter == "02"
     # the same settings with the non-saturating loss: G is not starved
     config = TrainConfig(steps=240, batch_size=64, loss="non_saturating", n_critic=5, lr_d=3e-3, lr_g=1e-4,
                          log_every=40, progress=False)

@@ -218,6 +218,7 @@ def test_a_killed_grid_resumes_to_the_same_table(tmp_path):
     assert len(ran) == 6 - stored  # only the cells the kill left unfinished ran again
     fresh = lab.run_grid(["gan", "pack2", "r1"], ["ring", "grid"], [0, 1], setup=setup, device="cpu")
     assert without_time(resumed) == without_time(fresh)
+    assert resumed.same_rows(fresh) and not resumed.same_rows(lab.LabTable(fresh.rows[::-1], fresh.meta))
     assert len(json.loads(path.read_text().splitlines()[0])["setup"]["config"]) > 0
 
 

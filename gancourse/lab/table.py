@@ -18,7 +18,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import torch
+from matplotlib.axes import Axes
 
 from gancourse.lab.published import published_key
 
@@ -72,6 +74,13 @@ class LabTable:
             raise KeyError(f"no rows for fix {fix!r} on {dataset!r}; the table has fixes {self.fixes} on "
                            f"{self.datasets}")
         return found
+
+    def same_rows(self, other: LabTable, ignore: tuple[str, ...] = ("wall_s",)) -> bool:
+        """True if both tables hold the same rows in the same order, ignoring ``ignore`` (NaN equals NaN here)."""
+        def plain(rows: list[dict]) -> list[dict]:
+            return [{k: "nan" if isinstance(v, float) and math.isnan(v) else v for k, v in r.items()
+                     if k not in ignore} for r in rows]
+        return plain(self.rows) == plain(other.rows)
 
     def summary(self, fix: str, dataset: str, metric: str) -> Summary:
         """Mean, sample std and standard error of ``metric`` over the seeds that did not diverge."""
@@ -209,3 +218,32 @@ def rank_fixes(table: LabTable, dataset: str, metric: str = "modes", fixes: list
                    {f: float((ranks[:, i] == 1).double().mean()) for i, f in enumerate(fixes)},
                    tuple(float(b.double().mean()) for b in beats), float(whole.double().mean()),
                    {f: (int(q[0, i].floor()), int(q[1, i].ceil())) for i, f in enumerate(fixes)}, n_boot)
+
+
+def plot_seeds(table: LabTable, dataset: str, metric: str = "modes", published: dict | None = None,
+               ax: Axes | None = None) -> Axes:
+    """Every seed's value of ``metric`` per fix (dots), the mean (bar) and a published mean (cross). Chapter 09.
+
+    A diverged seed is drawn at the bottom as a red x. High quality is shown in %.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(1.1 * len(table.fixes) + 2, 3.4), layout="constrained")
+    scale = 100.0 if metric == "high_quality" else 1.0
+    for i, fix in enumerate(table.fixes):
+        s = table.summary(fix, dataset, metric)
+        values = torch.tensor(s.values, dtype=torch.float64) * scale
+        ok = ~torch.isnan(values)
+        jitter = torch.linspace(-0.2, 0.2, len(values))
+        ax.scatter(i + jitter[ok], values[ok], s=14, color="tab:blue", alpha=0.7, zorder=3)
+        if (~ok).any():
+            ax.scatter(i + jitter[~ok], torch.zeros(int((~ok).sum())), marker="x", color="tab:red", zorder=3)
+        ax.hlines(s.mean * scale, i - 0.3, i + 0.3, color="black", lw=2)
+        ref = (published or {}).get(dataset, {}).get(published_key(fix), {}).get(metric)
+        if ref is not None:
+            ref = ref[0] if isinstance(ref, tuple) else ref
+            ax.scatter([i + 0.32], [ref], marker="x", s=50, color="tab:orange", zorder=4)
+    ax.set_xticks(range(len(table.fixes)), table.fixes, rotation=30, ha="right")
+    label = {"modes": "modes covered", "high_quality": "high quality (%)", "reverse_kl": "reverse KL"}
+    title = f"{dataset}: every seed (dots), mean (bar)" + (", published (orange x)" if published else "")
+    ax.set(ylabel=label.get(metric, metric), title=title)
+    return ax
