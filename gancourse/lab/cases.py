@@ -50,10 +50,11 @@ CASES: dict[str, Case] = {
         "diverging", "Divergence: an unconstrained Wasserstein critic at learning rate 0.1",
         dataclasses.replace(DIVERGENCE, lr_d=0.1, lr_g=0.1), DIVERGENCE, "learning rates a tenth (1e-2)", 300),
 }
-"""The built-to-fail runs by the symptom they show (each fix changes one setting); :data:`HEALTHY_STEPS` steps of
-the playground's default is the healthy run. Oscillation has no case here: the playground's oscillation scenario
-oscillated at the end of 600 steps in only 1 of 4 seeds (measured while building chapter 09), too few to check;
-the doctor's oscillation rule is tested on the Dirac-GAN (``tests/test_doctor.py``)."""
+"""The built-to-fail runs by the symptom they show (each fix changes one setting; both learning rates scaled alike
+count as one); :data:`HEALTHY_STEPS` steps of the playground's default is the healthy run. Oscillation has no case
+here: the playground's oscillation scenario oscillated at the end of 600 steps in only 1 of 4 seeds (measured while
+building chapter 09), too few to check; the doctor's oscillation rule is tested on the Dirac-GAN
+(``tests/test_doctor.py``)."""
 
 HEALTHY_STEPS = 1000
 
