@@ -109,12 +109,14 @@ def share_map(steps: Tensor, shares: Tensor, ax: Axes | None = None, title: str 
 
 
 def strip(samples: Tensor, steps: Tensor, columns: list[int], centers: Tensor | None = None,
-          row_titles: list[str] | None = None, n_points: int = 500, lim: float | None = None) -> Figure:
+          row_titles: list[str] | None = None, n_points: int = 500, lim: float | None = None,
+          column_titles: list[str] | None = None) -> Figure:
     """Snapshots side by side: one row per seed (or run), one column per chosen snapshot index. Chapter 03.
 
     ``samples`` ``(T, S, N, 2)`` (or ``(T, N, 2)`` for one row), ``steps`` ``(T,)``, ``columns`` the
     snapshot indices to show; the mixture's ``centers`` ``(K, 2)`` are drawn as crosses. All panels
-    share the box ``[-lim, lim]^2`` (default: 1.3 times the farthest centre).
+    share the box ``[-lim, lim]^2`` (default: 1.3 times the farthest centre). Columns are titled
+    ``step <steps[t]>`` unless ``column_titles`` (one per column) are given.
     """
     samples = torch.as_tensor(samples).detach().float().cpu()
     if samples.dim() == 3:
@@ -126,6 +128,8 @@ def strip(samples: Tensor, steps: Tensor, columns: list[int], centers: Tensor | 
     rows = samples.shape[1]
     if row_titles is not None and len(row_titles) != rows:
         raise ValueError(f"need one row title per row ({rows}), got {len(row_titles)}")
+    if column_titles is not None and len(column_titles) != len(columns):
+        raise ValueError(f"need one column title per column ({len(columns)}), got {len(column_titles)}")
     if lim is None:
         lim = 1.3 * float(centers.norm(dim=1).max()) if centers is not None else float(samples.abs().max())
     fig, axes = plt.subplots(rows, len(columns), figsize=(1.5 * len(columns) + 0.6, 1.5 * rows + 0.3),
@@ -142,7 +146,8 @@ def strip(samples: Tensor, steps: Tensor, columns: list[int], centers: Tensor | 
             ax.set_xticks([])
             ax.set_yticks([])
             if r == 0:
-                ax.set_title(f"step {int(steps[t])}", fontsize="small")
+                ax.set_title(column_titles[c] if column_titles is not None else f"step {int(steps[t])}",
+                             fontsize="small")
             if c == 0 and row_titles is not None:
                 ax.set_ylabel(row_titles[r], fontsize="small")
     return fig

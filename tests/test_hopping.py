@@ -127,3 +127,36 @@ def test_snapshots_sample_a_batch_norm_g_in_eval_mode_and_restore_its_mode():
     with torch.no_grad():
         assert_close(snaps.samples()[0], G.eval()(snaps.z))
     assert math.isfinite(float(snaps.samples().sum()))
+
+
+def test_summarize_hopping_collects_the_measures():
+    film = [[0], [0], [3], list(range(8)), [6]]
+    shares = torch.stack([hopping.mode_shares_over_time(at_modes(m, 80)[None], RING.centers, RING.std)[0]
+                          for m in film])[:, None]  # (5, 1, 8)
+    summary = hopping.summarize_hopping(shares, late_fraction=0.4)
+    assert summary.modes_held[:, 0].tolist() == [1, 1, 1, 8, 1]
+    assert summary.dominant[:, 0].tolist() == [0, 0, 3, -1, 6]
+    assert summary.hops.tolist() == [2] and summary.distinct_dominant.tolist() == [3]
+    assert summary.late_modes_held.tolist() == [4.5]  # the last 2 of 5 snapshots: 8 and 1 modes
+    with pytest.raises(ValueError, match="one film per seed"):
+        hopping.summarize_hopping(shares[:, 0])
+
+
+def test_share_map_and_strip_draw_what_they_are_given():
+    from gancourse.snapshots import share_map, strip
+
+    steps = torch.tensor([0, 10, 20])
+    shares = torch.rand(3, 8, generator=torch.Generator().manual_seed(0))
+    fig = share_map(steps, shares)
+    mesh = fig.axes[0].collections[0]
+    assert_close(torch.as_tensor(mesh.get_array()).reshape(8, 3).float(), shares.T)
+    x = torch.randn(3, 2, 20, 2, generator=torch.Generator().manual_seed(1))
+    fig = strip(x, steps, [0, 2], RING.centers, row_titles=["a", "b"])
+    assert len(fig.axes) == 4 and fig.axes[1].get_title() == "step 20" and fig.axes[2].get_ylabel() == "b"
+    assert_close(torch.as_tensor(fig.axes[3].collections[1].get_offsets()).float(), x[2, 1])
+    fig = strip(x, steps, [1], column_titles=["final"])
+    assert fig.axes[0].get_title() == "final"
+    with pytest.raises(ValueError, match="snapshot indices"):
+        strip(x, steps, [3])
+    with pytest.raises(ValueError, match="one seed's shares"):
+        share_map(steps, shares[None])

@@ -139,3 +139,26 @@ def test_stacked_modes_on_real_and_collapsed_data(classifier, test_split):
     modes_hit, kl = stacked_modes(collapsed, classifier)
     assert modes_hit == 1
     assert kl == pytest.approx(math.log(1000))
+
+
+def test_confident_class_histogram_counts_only_confident_predictions():
+    from gancourse.metrics import confident_class_histogram
+
+    class Fixed(torch.nn.Module):  # a "classifier" whose softmax we choose: logits from the image's first pixel
+        def forward(self, x):
+            logits = torch.zeros(len(x), 10)
+            logits[:, 3] = x[:, 0, 0, 0] * 20  # pixel 1 -> class 3 with softmax ~1; pixel 0 -> unsure
+            return logits
+
+    images = torch.zeros(6, 1, 28, 28)
+    images[:4, 0, 0, 0] = 1.0
+    counts, share = confident_class_histogram(images, 0.99, Fixed())
+    probs = Fixed()(images).softmax(1)  # the reference: a loop over images
+    naive = torch.zeros(10, dtype=torch.long)
+    for p in probs:
+        if p.max() >= 0.99:
+            naive[p.argmax()] += 1
+    assert torch.equal(counts, naive) and counts[3] == 4 and counts.sum() == 4
+    assert share == pytest.approx(4 / 6)
+    with pytest.raises(ValueError, match="threshold"):
+        confident_class_histogram(images, 1.0, Fixed())

@@ -16,10 +16,13 @@ learns to reject the current one. Chapter 03 measures that from snapshots of ``G
   samples, or ``-1`` when none does;
 * :func:`count_hops`: how often the dominant mode changes from one snapshot to a later one
   (snapshots without a dominant mode are skipped), and :func:`distinct_dominant_modes`: how
-  many different modes were dominant at some time.
+  many different modes were dominant at some time;
+* :func:`summarize_hopping`: all of these for a film of several seeds.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
@@ -106,3 +109,37 @@ def distinct_dominant_modes(dominant: Tensor) -> Tensor:
     dominant = dominant.reshape(len(dominant), -1).cpu()
     counts = torch.tensor([len(set(col.tolist()) - {NO_MODE}) for col in dominant.T], dtype=torch.int64)
     return counts[0] if squeeze else counts
+
+
+@dataclass(frozen=True)
+class HoppingSummary:
+    """What :func:`summarize_hopping` measures on a film of ``T`` snapshots of ``S`` seeds.
+
+    ``modes_held`` and ``dominant`` are ``(T, S)``; ``hops``, ``distinct_dominant`` and
+    ``late_modes_held`` (the mean of ``modes_held`` over the last ``late_fraction`` of the
+    snapshots) are ``(S,)``.
+    """
+
+    modes_held: Tensor
+    dominant: Tensor
+    hops: Tensor
+    distinct_dominant: Tensor
+    late_modes_held: Tensor
+
+
+def summarize_hopping(shares: Tensor, min_share: float = 0.05, dominant_share: float = 0.5,
+                      late_fraction: float = 0.25) -> HoppingSummary:
+    """Modes held, the dominant mode, its hops and the modes held late in training, from ``shares`` ``(T, S, K)``.
+
+    ``min_share`` is the share a mode must hold to count as held (:func:`modes_held`),
+    ``dominant_share`` the share that makes a mode dominant (:func:`dominant_mode`). Chapters 03, 08.
+    """
+    if shares.dim() != 3:
+        raise ValueError(f"shares must be (T, S, K), one film per seed; got {tuple(shares.shape)}")
+    if not 0 < late_fraction <= 1:
+        raise ValueError(f"late_fraction must be in (0, 1], got {late_fraction}")
+    held = modes_held(shares, min_share)
+    dominant = dominant_mode(shares, dominant_share)
+    late = max(1, round(late_fraction * len(shares)))
+    return HoppingSummary(held, dominant, count_hops(dominant), distinct_dominant_modes(dominant),
+                          held[-late:].float().mean(dim=0))
