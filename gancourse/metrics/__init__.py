@@ -15,6 +15,7 @@ from gancourse.metrics.counting import count_accuracy, count_histogram_distance,
 from gancourse.metrics.fid import FIDScorer, fid
 from gancourse.metrics.histograms import (
     class_histogram,
+    class_probabilities,
     confident_class_histogram,
     kl_to_uniform,
     make_stacked,
@@ -30,6 +31,7 @@ __all__ = [
     "FashionClassifier",
     "ModeCoverage",
     "class_histogram",
+    "class_probabilities",
     "confident_class_histogram",
     "count_accuracy",
     "count_histogram_distance",
