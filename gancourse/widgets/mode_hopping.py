@@ -151,6 +151,7 @@ class ModeHoppingWidget(W.VBox):
 
     @property
     def film(self) -> Film:
+        """The recorded run chosen in the ``run`` dropdown."""
         return self.films[self.run.value]
 
     def _fill_controls(self) -> None:
@@ -181,6 +182,7 @@ class ModeHoppingWidget(W.VBox):
         return fig
 
     def redraw(self) -> None:
+        """Draw :meth:`figure` into the widget's view."""
         self.view.draw(self.figure())
 
     # ---------------------------------------------------------------- the live run
