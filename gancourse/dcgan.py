@@ -3,7 +3,7 @@
 The architecture guidelines that chapter 06 tests one by one: strided (transposed)
 convolutions instead of pooling, batch norm in both nets except D's first layer and
 G's output layer, ReLU in G with a tanh output, LeakyReLU (0.2) in D, weights drawn
-from N(0, 0.02). Chapter 06 ablates ``norm`` and ``activation``; chapters 03 and 08
+from N(0, 0.02). Chapter 06 ablates ``norm``, ``activation`` and ``resample``; chapters 03 and 08
 reuse the nets, chapter 08 with ``norm="spectral"``, minibatch layers and packing.
 
 Sizes: 28 = 7 -> 14 -> 28, 32 = 4 -> 8 -> 16 -> 32, 64 = 4 -> ... -> 64. The channel count
@@ -29,6 +29,10 @@ from gancourse.regularizers import spectral_norm
 
 IMAGE_SIZES = (28, 32, 64)
 NORMS = ("batch", "none", "spectral", "instance")
+RESAMPLES = ("strided", "pool")
+"""How the side changes: stride-2 (transposed) convs, DCGAN's guideline; or ``pool``, the design it
+replaced: D convolves 3x3 at full size then max-pools by 2, G upsamples by 2 (nearest) then
+convolves 3x3. Chapter 06 ablates it."""
 
 
 def _n_doublings(image_size: int) -> tuple[int, int]:
@@ -39,11 +43,38 @@ def _n_doublings(image_size: int) -> tuple[int, int]:
     return start, int(math.log2(image_size // start))
 
 
+def _check_sizes(**sizes: object) -> None:
+    """Raise ``ValueError`` naming the first size that is not an int >= 1 (a net of width 0 has no weights)."""
+    for name, value in sizes.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be an int >= 1, got {value!r} (e.g. {name}="
+                             f"{ {'z_dim': 64, 'width': 64, 'channels': 1}.get(name, 1)})")
+
+
 def _check_options(norm: str, activation: str) -> None:
     if norm not in NORMS:
         raise ValueError(f"unknown norm {norm!r}; use one of {', '.join(NORMS)}")
     if activation not in ACTIVATIONS:
         raise ValueError(f"unknown activation {activation!r}; use one of {', '.join(ACTIVATIONS)}")
+
+
+def _check_resample(resample: str) -> None:
+    if resample not in RESAMPLES:
+        raise ValueError(f"unknown resample {resample!r}; use one of {', '.join(RESAMPLES)}")
+
+
+def _upsampling(c_in: int, c_out: int, resample: str, bias: bool, last: bool = False) -> nn.Module:
+    """G's doubling of the side: ``(B, c_in, h, w) -> (B, c_out, 2h, 2w)``."""
+    if resample == "strided":
+        return (ToImage if last else nn.ConvTranspose2d)(c_in, c_out, 4, 2, 1, bias=bias)
+    return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c_in, c_out, 3, 1, 1, bias=bias))
+
+
+def _downsampling(c_in: int, c_out: int, resample: str, bias: bool) -> nn.Module:
+    """D's halving of the side: ``(B, c_in, h, w) -> (B, c_out, h/2, w/2)``."""
+    if resample == "strided":
+        return nn.Conv2d(c_in, c_out, 4, 2, 1, bias=bias)
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, 1, 1, bias=bias), nn.MaxPool2d(2))
 
 
 def _norm_layer(norm: str, channels: int) -> list[nn.Module]:
@@ -177,7 +208,8 @@ class DCGANGenerator(nn.Module):
     ``z`` goes through a transposed conv to ``(width * 2^(k-1), start, start)``, then ``k``
     stride-2 transposed convs double the side; every layer but the last is followed by
     ``norm`` (one of ``NORMS``; "spectral" normalises the weights instead) and
-    ``activation``; the last one by tanh.
+    ``activation``; the last one by tanh. ``resample="pool"`` doubles the side by nearest
+    upsampling and a 3x3 conv instead (one of ``RESAMPLES``; chapter 06's ablation).
     """
 
     def __init__(
@@ -188,9 +220,12 @@ class DCGANGenerator(nn.Module):
         width: int = 64,
         norm: str = "batch",
         activation: str = "relu",
+        resample: str = "strided",
     ) -> None:
         super().__init__()
+        _check_sizes(z_dim=z_dim, width=width, channels=channels)
         _check_options(norm, activation)
+        _check_resample(resample)
         start, k = _n_doublings(image_size)
         self.z_dim, self.image_size, self.channels = z_dim, image_size, channels
         self.n_models = 1
@@ -202,10 +237,11 @@ class DCGANGenerator(nn.Module):
             make_activation(activation),
         ]
         for _ in range(k - 1):
-            layers += [nn.ConvTranspose2d(c, c // 2, 4, 2, 1, bias=bias), *_norm_layer(norm, c // 2),
+            layers += [_upsampling(c, c // 2, resample, bias), *_norm_layer(norm, c // 2),
                        make_activation(activation)]
             c //= 2
-        layers += [ToImage(c, channels, 4, 2, 1), nn.Tanh()]  # (B, c, side/2, side/2) -> (B, channels, side, side)
+        # (B, c, side/2, side/2) -> (B, channels, side, side)
+        layers += [_upsampling(c, channels, resample, True, last=True), nn.Tanh()]
         self.net = nn.Sequential(*layers)
         dcgan_init_(self)
         if norm == "spectral":
@@ -227,7 +263,8 @@ class DCGANDiscriminator(nn.Module):
     others ("spectral" wraps every conv and linear layer and uses no batch norm). Then
     ``minibatch_stddev`` appends a channel, the features are flattened,
     ``minibatch_discrimination`` appends its kernels, and a linear layer gives one
-    raw logit. With ``pack=m`` the input is already packed by
+    raw logit. ``resample="pool"`` halves the side by a 3x3 conv and 2x2 max pooling instead of
+    a stride-2 conv (chapter 06's ablation). With ``pack=m`` the input is already packed by
     :func:`gancourse.minibatch.pack`. Chapters 03, 06, 08.
     """
 
@@ -244,9 +281,12 @@ class DCGANDiscriminator(nn.Module):
         n_kernels: int = 100,
         kernel_dim: int = 5,
         stddev_group: int = 4,
+        resample: str = "strided",
     ) -> None:
         super().__init__()
+        _check_sizes(width=width, channels=channels, pack=pack, n_kernels=n_kernels, kernel_dim=kernel_dim)
         _check_options(norm, activation)
+        _check_resample(resample)
         if pack < 1:
             raise ValueError(f"pack must be >= 1, got {pack}")
         start, k = _n_doublings(image_size)
@@ -255,9 +295,9 @@ class DCGANDiscriminator(nn.Module):
         self.in_shape = (pack * channels, image_size, image_size)
         bias = norm != "batch"
         c = width
-        layers: list[nn.Module] = [nn.Conv2d(pack * channels, c, 4, 2, 1), make_activation(activation)]
+        layers: list[nn.Module] = [_downsampling(pack * channels, c, resample, True), make_activation(activation)]
         for _ in range(k - 1):
-            layers += [nn.Conv2d(c, 2 * c, 4, 2, 1, bias=bias), *_norm_layer(norm, 2 * c),
+            layers += [_downsampling(c, 2 * c, resample, bias), *_norm_layer(norm, 2 * c),
                        make_activation(activation)]
             c *= 2
         if minibatch_stddev:
