@@ -3,13 +3,16 @@ trains the chosen unroll depth chunk by chunk, and a bad value shows a message i
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
 
 from gancourse import datasets, mlp
 from gancourse.metrics.hopping import mode_shares_over_time
+from gancourse.seeds import init_models
 from gancourse.snapshots import Snapshots
-from gancourse.training import TrainConfig
+from gancourse.training import TrainConfig, train
 from gancourse.widgets.mode_hopping import Film, LiveRun, film_from, mode_hopping_widget
 
 RING = datasets.ring(radius=2.0, std=0.02)
@@ -90,6 +93,14 @@ def test_live_run_matches_snapshots_and_checks_its_input():
     assert run.snapshots.steps.tolist() == [0, 2, 4]
     with torch.no_grad():
         assert torch.equal(run.snapshots.samples()[-1], run.G.eval()(run.snapshots.z))
+    # the reference: one uninterrupted train() of the same seed and config, recorded at the same steps
+    reference = Snapshots(run.snapshots.z)
+    G, D = init_models(3, lambda: mlp.MLPGenerator(z_dim=4, width=16, depth=1),
+                       lambda: mlp.MLPDiscriminator(width=16, depth=1))
+    reference.record(0, G)
+    train(G, D, RING.sample, replace(run.config, steps=4, log_every=2), seeds=[3], callback=reference, device="cpu")
+    assert reference.steps.tolist() == [0, 2, 4]
+    torch.testing.assert_close(run.snapshots.samples(), reference.samples())
     with pytest.raises(ValueError, match="every"):
         LiveRun(mlp.MLPGenerator, mlp.MLPDiscriminator, RING.sample, TrainConfig(), torch.randn(3, 2), every=0)
     with pytest.raises(ValueError, match="at least one"):

@@ -17,19 +17,17 @@ Build it with :func:`mode_hopping_widget` and show it with :func:`gancourse.widg
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import ipywidgets as W
 import matplotlib.pyplot as plt
-import torch
 from matplotlib.figure import Figure
 from torch import Tensor, nn
 
 from gancourse.metrics.hopping import dominant_mode, mode_shares_over_time, modes_held
-from gancourse.seeds import Randomness, init_models
+from gancourse.seeds import init_models
 from gancourse.snapshots import Snapshots, share_map
-from gancourse.steps import d_step, g_step, make_optimizer, unrolled_g_step
-from gancourse.training import TrainConfig
+from gancourse.training import Run, TrainConfig
 from gancourse.widgets.view import FigureView, MessageBox
 
 
@@ -67,47 +65,41 @@ class LiveRun:
     ``config`` fixes the loss, learning rates, batch size, ``unrolled_steps`` and ``unroll_order``;
     G and D are built by ``make_G``/``make_D`` after seeding with ``config.seed`` (as
     :func:`~gancourse.seeds.init_models`), so a live run with the chapter's settings starts from
-    the chapter's weights for that seed. The loop is :func:`~gancourse.training.train`'s:
-    ``n_critic`` D steps, then G's step (against the unrolled D when ``unrolled_steps > 0``).
+    the chapter's weights for that seed. The steps are :class:`gancourse.training.Run`'s (the loop
+    of :func:`~gancourse.training.train`), on the CPU; G(z) is recorded every ``every`` G steps.
     """
 
     def __init__(self, make_G: Callable[[], nn.Module], make_D: Callable[[], nn.Module],
                  sample_real: Callable, config: TrainConfig, z: Tensor, every: int) -> None:
-        if every < 1:
+        if not isinstance(every, int) or isinstance(every, bool) or every < 1:
             raise ValueError(f"every must be an int >= 1 step between snapshots, got {every!r}")
-        self.config, self.sample_real, self.every = config, sample_real, every
-        self.G, self.D = init_models(config.seed, make_G, make_D)
-        self.opt_g = make_optimizer(self.G.parameters(), config.lr_g, config.betas)
-        self.opt_d = make_optimizer(self.D.parameters(), config.lr_d, config.betas)
-        self.rng = Randomness([config.seed], "cpu")
-        self.z_dim = config.z_dim or self.G.z_dim
+        self.config, self.every = config, every
+        G, D = init_models(config.seed, make_G, make_D)
         self.snapshots = Snapshots(z)
-        self.snapshots.record(0, self.G)
-        self.step = 0
+        self.snapshots.record(0, G)
+        # log_every=every: Run calls back at least every `every` steps (and at the end of a chunk)
+        run_config = replace(config, log_every=every, progress=False)
+        self.run = Run(G, D, sample_real, run_config, callback=self._record, device="cpu", seeds=[config.seed])
 
-    def _draw(self) -> tuple[Tensor, Tensor]:
-        n = self.config.batch_size
-        return self.rng.real(self.sample_real, n), self.rng.z(n, self.z_dim)
+    def _record(self, step: int, history: object, G: nn.Module, D: nn.Module) -> None:
+        if step % self.every == 0 and step != int(self.snapshots.steps[-1]):
+            self.snapshots.record(step, G)
+
+    @property
+    def step(self) -> int:
+        """G steps trained so far."""
+        return self.run.step
+
+    @property
+    def G(self) -> nn.Module:
+        """The live run's generator."""
+        return self.run.G
 
     def advance(self, n_steps: int) -> None:
-        """Train ``n_steps`` more G steps; raises ``FloatingPointError`` if G's samples turn NaN/Inf."""
+        """Train ``n_steps`` more G steps; raises ``TrainingDiverged`` (a ``FloatingPointError``) on NaN/Inf."""
         if not isinstance(n_steps, int) or isinstance(n_steps, bool) or n_steps < 1:
             raise ValueError(f"steps per click must be an int >= 1, got {n_steps!r}")
-        config = self.config
-        for _ in range(n_steps):
-            for _ in range(config.n_critic):
-                d_step(self.G, self.D, self.opt_d, *self._draw(), config, self.rng)
-            z = self.rng.z(config.batch_size, self.z_dim)
-            if config.unrolled_steps:
-                unrolled_g_step(self.G, self.D, self.opt_g, self.opt_d, z, self._draw, config, self.rng)
-            else:
-                g_step(self.G, self.D, self.opt_g, z, config, self.rng)
-            self.step += 1
-            if self.step % self.every == 0:
-                self.snapshots.record(self.step, self.G)
-        if not torch.isfinite(self.snapshots.samples()[-1]).all():
-            raise FloatingPointError(f"the live run diverged by step {self.step}: G's samples are not finite; "
-                                     f"press Reset (or pick a smaller unroll depth)")
+        self.run.advance(n_steps)
 
 
 class ModeHoppingWidget(W.VBox):
