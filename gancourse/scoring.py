@@ -190,7 +190,8 @@ class ScoredRun:
 
 
 def train_scored(setup: Sequence, scorer: CheckpointScorer, device: torch.device | str | None = None,
-                 score_start: bool = True) -> ScoredRun:
+                 score_start: bool = True, also: Callable[[int, History, nn.Module, nn.Module], None] | None = None,
+                 ) -> ScoredRun:
     """Train ``setup`` (``G, D, data, config``, e.g. :func:`gancourse.fashion_dcgan.fashion_dcgan`) with ``scorer``.
 
     Scores the untrained G at step 0 (``score_start``) and the last step, trains a copy of
@@ -206,7 +207,13 @@ def train_scored(setup: Sequence, scorer: CheckpointScorer, device: torch.device
         scorer.score(0, G.to(device))
     before = scorer.seconds
     start = time.perf_counter()
-    result = train(G, D, data, config, callback=scorer, device=device)
+    if also is None:
+        callback = scorer
+    else:
+        def callback(step: int, history: History, G: nn.Module, D: nn.Module) -> None:
+            scorer(step, history, G, D)
+            also(step, history, G, D)
+    result = train(G, D, data, config, callback=callback, device=device)
     seconds = time.perf_counter() - start - (scorer.seconds - before)
     return ScoredRun(seed=config.seed, result=result, scores=scorer, train_seconds=seconds,
                      images_seen=config.steps * config.n_critic * config.batch_size * config.pack)
