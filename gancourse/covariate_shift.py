@@ -46,16 +46,19 @@ def _conv_layers(G: nn.Module) -> list[nn.Module]:
 def _frozen_norm_statistics(*models: nn.Module) -> Iterator[None]:
     """Batch norm in training mode (batch statistics) that leaves its running statistics as they are."""
     norms = [m for model in models for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    saved = [(m.momentum, m.training) for m in norms]
+    saved = [(m.momentum, m.training, None if m.num_batches_tracked is None else m.num_batches_tracked.clone())
+             for m in norms]
     for m in norms:
         m.momentum = 0.0  # running = (1 - 0) * running + 0 * batch: unchanged
         m.train()
     try:
         yield
     finally:
-        for m, (momentum, training) in zip(norms, saved, strict=True):
+        for m, (momentum, training, tracked) in zip(norms, saved, strict=True):
             m.momentum = momentum
             m.train(training)
+            if tracked is not None:
+                m.num_batches_tracked.copy_(tracked)
 
 
 class CovariateShiftProbe:

@@ -8,7 +8,14 @@ import torch
 from gancourse.fashion_dcgan import fashion_dcgan
 from gancourse.history import History
 from gancourse.metrics import FIDScorer, class_histogram, kl_to_uniform, load_classifier
-from gancourse.scoring import CheckpointScorer, sample_images, stack_runs, train_scored, train_scored_seeds
+from gancourse.scoring import (
+    CheckpointScorer,
+    make_fid_scorer,
+    sample_images,
+    stack_runs,
+    train_scored,
+    train_scored_seeds,
+)
 
 
 @pytest.fixture(scope="module")
@@ -120,3 +127,11 @@ def test_a_diverged_generator_is_reported(real_and_scorer):
 
     with pytest.raises(FloatingPointError, match="step 5"):
         scorer.score(5, NaNGenerator(), History())
+
+
+def test_fast_fid_scorer_gives_the_default_numbers(real_and_scorer):
+    real, fid_scorer = real_and_scorer
+    fast = make_fid_scorer(real[:200])
+    x = real[200:] * 0.8
+    assert fast(x) == pytest.approx(fid_scorer(x), rel=1e-3)
+    assert fast(x) > 1.0  # not a trivially equal pair of numbers
