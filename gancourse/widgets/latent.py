@@ -110,27 +110,32 @@ class LatentWalk:
 
     def figure(self) -> Figure:
         """The strip along the path, the image at ``t`` with its class, and ``|z|`` along the path."""
+        from torchvision.utils import make_grid
+
         x, norms, probs = self.images()
         n = self.n_points
         fig = plt.figure(figsize=(11, 4.2), layout="constrained")
-        grid = fig.add_gridspec(2, n + 3)
-        for i in range(n):
-            ax = fig.add_subplot(grid[0, i])
-            ax.imshow(x[i, 0].numpy(), cmap="gray", vmin=-1, vmax=1)
-            ax.set_axis_off()
-            label = f"t={i / (n - 1):.2f}"
-            if probs is not None:
-                label += f"\n{FASHION_MNIST_CLASSES[int(probs[i].argmax())][:8]}"
-            ax.set_title(label, fontsize=8)
-        ax_big = fig.add_subplot(grid[:, n:])
+        grid = fig.add_gridspec(2, 3, width_ratios=[3, 3, 2])
+        ax_strip = fig.add_subplot(grid[0, :2])
+        strip = make_grid(x[:n].clamp(-1, 1), nrow=n, padding=2, normalize=True, value_range=(-1, 1), pad_value=1.0)
+        ax_strip.imshow(strip.permute(1, 2, 0).numpy(), interpolation="nearest")  # one image: fast to draw
+        ax_strip.set_axis_off()
+        labels = [f"{i / (n - 1):.2f}" for i in range(n)]
+        if probs is not None:
+            names = [FASHION_MNIST_CLASSES[int(p.argmax())][:8] for p in probs[:n]]
+            labels = [f"{lab}\n{name}" for lab, name in zip(labels, names, strict=True)]
+        for i, label in enumerate(labels):  # make_grid puts each 28x28 image in a 30x30 cell
+            ax_strip.text(2 + 30 * i + 14, 31, label, ha="center", va="top", fontsize=7)
+        ax_strip.set_title(f"G(z) from z0 (left) to z1 (right), {self.kind} path")
+        ax_big = fig.add_subplot(grid[:, 2])
         ax_big.imshow(x[-1, 0].numpy(), cmap="gray", vmin=-1, vmax=1)
         ax_big.set_axis_off()
-        title = f"t = {self.t:.2f} ({self.kind})"
+        title = f"t = {self.t:.2f}"
         if probs is not None:
             k = int(probs[-1].argmax())
             title += f"\nclassifier: {FASHION_MNIST_CLASSES[k]} ({float(probs[-1, k]):.0%})"
         ax_big.set_title(title)
-        ax_norm = fig.add_subplot(grid[1, :n])
+        ax_norm = fig.add_subplot(grid[1, :2])
         ts = torch.linspace(0, 1, n)
         ax_norm.plot(ts.numpy(), norms[:n].numpy(), "o-", label="|z| along the path")
         ax_norm.axhline(expected_norm(self.z_dim), color="grey", linestyle="--", label="E|z| for z ~ N(0, I)")
