@@ -132,8 +132,8 @@ class CheckpointScorer:
         x = sample_images(G, self.z)  # (n_samples, C, H, W)
         if not torch.isfinite(x).all():
             raise FloatingPointError(f"G's samples hold NaN or infinite values at step {step}: training diverged")
-        x = x.to(self.fid_scorer.device)
-        histogram = class_histogram(x, self.classifier, FID_BATCH).cpu()
+        # the classifier may live elsewhere than the FID metric (on Apple MPS the metric works on the CPU)
+        histogram = class_histogram(x.to(next(self.classifier.parameters()).device), self.classifier, FID_BATCH).cpu()
         losses: dict[str, float] = {}
         if history is not None:
             for key in history.keys:
