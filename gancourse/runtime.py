@@ -15,7 +15,8 @@ BUDGET_ENV = "GANCOURSE_BUDGET"
 BUDGETS = ("smoke", "default", "full")
 SEED_ENV = "GANCOURSE_SEED"
 SEED_STRIDE = 1000
-"""Seeds of base ``b`` are ``b * SEED_STRIDE + k``: base 0 keeps a chapter's own seeds, other bases never overlap them."""
+"""Seeds of base ``b`` are ``b * SEED_STRIDE + k``: base 0 keeps a chapter's own seeds, other bases
+never overlap them."""
 
 
 def default_device() -> torch.device:
