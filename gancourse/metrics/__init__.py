@@ -10,7 +10,13 @@ Importing this package is cheap: torchmetrics is imported only when an FID is co
 """
 
 from gancourse.metrics.classifier import ChecksumError, FashionClassifier, load_classifier
-from gancourse.metrics.counting import count_accuracy, count_histogram_distance, count_objects
+from gancourse.metrics.counting import (
+    component_sizes,
+    count_accuracy,
+    count_histogram_distance,
+    count_objects,
+    label_components,
+)
 from gancourse.metrics.fid import FIDScorer, fid
 from gancourse.metrics.histograms import (
     class_histogram,
@@ -28,11 +34,13 @@ __all__ = [
     "FashionClassifier",
     "ModeCoverage",
     "class_histogram",
+    "component_sizes",
     "count_accuracy",
     "count_histogram_distance",
     "count_objects",
     "fid",
     "kl_to_uniform",
+    "label_components",
     "load_classifier",
     "make_stacked",
     "mode_coverage",
