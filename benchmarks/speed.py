@@ -17,6 +17,11 @@ Prints one figure per line as ``name: value``:
 * ``dcgan_<device>_speedup_vs_reference_in_memory``: the same against that loop fed from a
   ``DataLoader`` over a ``TensorDataset`` of ready tensors, a stronger baseline than the
   example: what is left is the training step itself.
+* ``busy_machine_slowdown``: chapter 00's 2-D GAN step (width 128, batch 256, on the CPU) while
+  this script keeps one core busy with a spinning process (stopped after a bounded time and
+  always killed), divided by the step on the machine as it was, in one run; the process runs
+  as a learner's (no ``OMP_NUM_THREADS``), so gancourse chooses the threads. Goal: at most 1.5.
+  The full run also gives the ratio on torch's default thread count, the problem avoided.
 
 ``--quick`` runs a shorter version (``--smoke``: a few steps, to check that it runs),
 ``--save`` also writes the output to ``benchmarks/results/<device>.txt``, ``--threads N``
@@ -30,10 +35,13 @@ before and after, and figures taken at a 1-minute load above ``LOAD_LIMIT`` are 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import os
 import platform
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -43,7 +51,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
-from gancourse import datasets, dcgan, mlp
+from gancourse import datasets, dcgan, mlp, threads
 from gancourse.runtime import default_device
 from gancourse.seeds import init_models
 from gancourse.training import TrainConfig, train, train_seeds
@@ -176,6 +184,65 @@ def bench_floor(device: torch.device, n_seeds: int, steps: int, repeats: int, wi
         t_many.append(_best_time(run(many), device, 1))
         t_one.append(_best_time(run(one), device, 1))
     return {"plain_loop_batched_seeds_speedup": n_seeds * min(t_one) / min(t_many)}
+
+
+# ---------------------------------------------------------------- a busy machine
+
+
+@contextlib.contextmanager
+def as_a_learner() -> Iterator[None]:
+    """The block runs as a learner's process would: no thread variables, torch at its default thread count.
+
+    Developers run with ``OMP_NUM_THREADS=1``, which gancourse counts as an explicit choice and
+    leaves alone; a learner sets nothing. Both are restored afterwards.
+    """
+    saved = {name: os.environ.pop(name) for name in threads.THREAD_ENV if name in os.environ}
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads.default_threads())
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+        os.environ.update(saved)
+
+
+def bench_busy_machine(steps: int, repeats: int, compare_torch_default: bool) -> dict:
+    """Chapter 00's 2-D GAN step with one core kept busy by a spinning process, divided by the step on the idle machine.
+
+    Runs as a learner's process (:func:`as_a_learner`), so gancourse picks the threads. Idle and busy
+    timings alternate ``repeats`` times; the best of each is kept. With ``compare_torch_default`` the
+    same ratio is also measured on torch's default thread count (``threads.fixed``): the problem
+    gancourse's choice avoids.
+    """
+    G0, D0 = init_models(0, lambda: mlp.MLPGenerator(width=128), lambda: mlp.MLPDiscriminator(width=128))
+    config = TrainConfig(steps=steps, batch_size=256, lr_d=2e-4, lr_g=2e-4, log_every=steps, progress=False)
+    sample_real = datasets.ring().sample
+
+    def run(n_steps: int = steps) -> float:
+        start = time.perf_counter()
+        train(copy.deepcopy(G0), copy.deepcopy(D0), sample_real,
+              TrainConfig(**{**config.to_dict(), "steps": n_steps, "log_every": n_steps}), device="cpu")
+        return (time.perf_counter() - start) / n_steps
+
+    def ratio(fixed: int | None) -> tuple[float, float, float]:
+        with threads.fixed(fixed) if fixed else contextlib.nullcontext():
+            run(2)  # warm-up
+            idle, busy = [], []
+            for _ in range(repeats):  # alternated, so that a burst of outside load hits both sides
+                idle.append(run())
+                with busy_core(seconds=max(30.0, 50 * steps * idle[-1])):
+                    busy.append(run())
+        return min(busy) / min(idle), min(idle), min(busy)
+
+    with as_a_learner():
+        work = threads.gan_mflop(G0, D0, torch.zeros(256, 2))
+        figures = {"busy_machine_threads": threads.threads_for(work)}
+        slowdown, idle, busy = ratio(None)
+        figures.update(busy_machine_idle_step_ms=idle * 1e3, busy_machine_busy_step_ms=busy * 1e3,
+                       busy_machine_slowdown=slowdown)
+        if compare_torch_default and threads.default_threads() > 1:
+            figures["busy_machine_slowdown_torch_default_threads"] = ratio(threads.default_threads())[0]
+    return figures
 
 
 # ---------------------------------------------------------------- DCGAN on Fashion-MNIST
@@ -351,6 +418,25 @@ def profile_dcgan(device: torch.device, steps: int, width: int, batch_size: int)
     return figures
 
 
+_SPIN = "import sys, time\nend = time.monotonic() + float(sys.argv[1])\nwhile time.monotonic() < end:\n    pass\n"
+
+
+@contextlib.contextmanager
+def busy_core(seconds: float = 120.0) -> Iterator[subprocess.Popen]:
+    """Keep one core busy during the block: a Python process that spins, as a browser tab or a build would.
+
+    The process stops by itself after ``seconds`` (so a benchmark killed mid-run leaves nothing
+    behind for long) and is killed when the block ends, whatever happens inside it.
+    """
+    spinner = subprocess.Popen([sys.executable, "-c", _SPIN, str(seconds)])
+    try:
+        time.sleep(0.2)  # let it start spinning before anything is timed
+        yield spinner
+    finally:
+        spinner.kill()
+        spinner.wait()
+
+
 def load_average() -> str:
     """``1-min / 5-min`` load average of the machine, or ``n/a`` where the OS has none."""
     try:
@@ -408,14 +494,18 @@ def main(argv: list[str] | None = None) -> list[str]:
             lines.append(line)
             print(line, flush=True)
 
-    emit(bench_seeds(device, repeats=repeats, **seeds_small))
-    emit(bench_floor(device, repeats=repeats, **seeds_small))
-    if not (args.quick or args.smoke):
-        emit(bench_seeds(device, repeats=repeats, **seeds_large), suffix="_width128_batch256")
-    emit(bench_dcgan(device, repeats=repeats, **dcgan_cfg))
-    if args.profile:
-        emit(profile_dcgan(device, steps=2 if args.smoke else 4, width=dcgan_cfg["width"],
-                           batch_size=dcgan_cfg["batch_size"]))
+    emit(bench_busy_machine(steps=2 if args.smoke else 20 if args.quick else 50, repeats=repeats,
+                            compare_torch_default=not (args.quick or args.smoke)))
+    # engine and baselines on the same thread count (the "threads" line), as before gancourse chose threads itself
+    with threads.fixed(torch.get_num_threads()):
+        emit(bench_seeds(device, repeats=repeats, **seeds_small))
+        emit(bench_floor(device, repeats=repeats, **seeds_small))
+        if not (args.quick or args.smoke):
+            emit(bench_seeds(device, repeats=repeats, **seeds_large), suffix="_width128_batch256")
+        emit(bench_dcgan(device, repeats=repeats, **dcgan_cfg))
+        if args.profile:
+            emit(profile_dcgan(device, steps=2 if args.smoke else 4, width=dcgan_cfg["width"],
+                               batch_size=dcgan_cfg["batch_size"]))
     emit({"load_average_after": load_average()})
     if args.save:
         RESULTS.mkdir(parents=True, exist_ok=True)

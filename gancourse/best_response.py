@@ -21,11 +21,12 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
+from gancourse import threads
 from gancourse.diagnostics import mean_pairwise_distance
 from gancourse.history import History
 from gancourse.minibatch import pack
+from gancourse.progress import progress_bar
 from gancourse.runtime import default_device
 from gancourse.seeds import Randomness, n_models, per_seed_mean
 from gancourse.steps import g_step, make_optimizer
@@ -77,16 +78,24 @@ def train_g_against_frozen_d(
     opt_g = make_optimizer(G.parameters(), config.lr_g, config.betas)
     rng = Randomness(seeds, device)
     history = History(FROZEN_D_KEYS, flush_every=config.log_every)
-    try:
-        for step in tqdm(range(config.steps), disable=not config.progress, desc="G vs frozen D", unit="step"):
-            z = rng.z(n, z_dim)  # (n, z_dim) or (S, n, z_dim)
-            stats = g_step(G, D, opt_g, z, config, rng)
-            with torch.no_grad():  # where this step's z land now, and what the frozen D thinks of them
-                x_fake = G(z)
-                fake_logits = D(pack(x_fake, config.pack, batch_dims) if config.pack > 1 else x_fake)
-                history.record(step, g_loss=stats.g_loss, d_fake=per_seed_mean(fake_logits.sigmoid(), S),
-                               spread=mean_pairwise_distance(x_fake, batch_dims))
-    finally:
-        D.train(was_training)
+    # CPU threads sized by the nets' work (one for 2-D nets), restored afterwards
+    z_shape = (n, z_dim) if S == 1 else (S, n, z_dim)
+    work = lambda: threads.gan_mflop(G, D, torch.zeros(z_shape, device=device),  # noqa: E731
+                                     lambda x: pack(x, config.pack, batch_dims) if config.pack > 1 else x)
+    with threads.for_work(work, device):
+        try:
+            bar = progress_bar(config.steps, desc="G vs frozen D", unit="step", disable=not config.progress)
+            for step in range(config.steps):
+                z = rng.z(n, z_dim)  # (n, z_dim) or (S, n, z_dim)
+                stats = g_step(G, D, opt_g, z, config, rng)
+                with torch.no_grad():  # where this step's z land now, and what the frozen D thinks of them
+                    x_fake = G(z)
+                    fake_logits = D(pack(x_fake, config.pack, batch_dims) if config.pack > 1 else x_fake)
+                    history.record(step, g_loss=stats.g_loss, d_fake=per_seed_mean(fake_logits.sigmoid(), S),
+                                   spread=mean_pairwise_distance(x_fake, batch_dims))
+                bar.update()
+            bar.close()
+        finally:
+            D.train(was_training)
     history.flush()
     return BestResponse(G, history)

@@ -2,6 +2,8 @@
 
 * Ring: 8 Gaussians on the unit circle, std 0.01; grid: 25 Gaussians at
   {-4,-2,0,2,4}^2, std 0.05 (the PacGAN code's constants). Chapters 00, 03, 08.
+* For chapter 00's playground (after GAN Lab's data): one Gaussian, two Gaussians, and
+  points on one or two segments (:class:`Segments`; two lines have disjoint supports).
 * Fashion-MNIST: 70,000 28x28 grey images in 10 classes. Looked for in
   ``data/`` first, then in the Debian package ``dataset-fashion-mnist``
   (``/usr/share/datasets/fashion-mnist/``), then downloaded by torchvision when
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import gzip
 import math
+import operator
 import os
 import shutil
 from collections.abc import Sequence
@@ -65,6 +68,11 @@ class Mixture:
         generators, returns ``(S, n, 2)`` whose slice ``s`` is exactly
         ``sample(n, generators[s])``: the batches of ``S`` seeds in one gather (chapters 03, 08).
         """
+        if isinstance(n, bool) or not isinstance(n, int):
+            try:
+                n = operator.index(n)  # NumPy and one-element tensor integers
+            except TypeError:
+                raise TypeError(f"n must be a whole number of samples (an int), got {n!r}") from None
         if n < 0:
             raise ValueError(f"n must be >= 0, got {n}")
         many = generator is not None and not isinstance(generator, torch.Generator)
@@ -96,14 +104,92 @@ def grid(values: tuple[float, ...] = (-4.0, -2.0, 0.0, 2.0, 4.0), std: float = 0
     return Mixture("grid", torch.stack([xs.flatten(), ys.flatten()], dim=1), std)
 
 
+def gaussian(std: float = 0.5) -> Mixture:
+    """One Gaussian at the origin, std 0.5 per axis: the easiest target (chapter 00's playground)."""
+    return Mixture("gaussian", torch.zeros(1, 2), std)
+
+
+def two_gaussians(distance: float = 2.0, std: float = 0.2) -> Mixture:
+    """Two Gaussians ``distance`` apart on the x axis, std 0.2: the smallest mixture a G can half-miss (chapter 00)."""
+    return Mixture("two_gaussians", torch.tensor([[-distance / 2, 0.0], [distance / 2, 0.0]]), std)
+
+
+@dataclass(frozen=True)
+class Segments:
+    """Points spread evenly along straight segments in the plane, each from ``starts[k]`` to ``ends[k]`` (``(K, 2)``).
+
+    A sample picks a segment at random (equal weights), then a uniform position on it, then
+    adds Gaussian noise of per-axis ``std``. With ``std = 0`` the data lie exactly on the
+    segments, a support of zero area: a G whose samples fill an area overlaps it nowhere, the
+    disjoint supports under which D wins perfectly and JS is stuck at log 2 (chapters 02, 07;
+    Arjovsky & Bottou 2017). Chapter 00's playground trains on these.
+    """
+
+    name: str
+    starts: torch.Tensor
+    ends: torch.Tensor
+    std: float = 0.0
+
+    def sample(
+        self,
+        n: int,
+        generator: torch.Generator | Sequence[torch.Generator] | None = None,
+        device: torch.device | str | None = None,
+    ) -> torch.Tensor:
+        """``n`` points, shape ``(n, 2)``; a list of ``S`` generators gives ``(S, n, 2)`` as :meth:`Mixture.sample`."""
+        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+            raise ValueError(f"n must be an int >= 0, got {n!r}")
+        many = generator is not None and not isinstance(generator, torch.Generator)
+        generators = list(generator) if many else [generator]
+        if device is None:
+            device = generators[0].device if generators[0] is not None else "cpu"
+        k = torch.empty(len(generators), n, dtype=torch.long, device=device)
+        t = torch.empty(len(generators), n, 1, device=device)
+        noise = torch.zeros(len(generators), n, 2, device=device)
+        for s, g in enumerate(generators):  # each seed's draws in its own run's order: segment, position, noise
+            torch.randint(len(self.starts), (n,), generator=g, out=k[s])
+            torch.rand(n, 1, generator=g, out=t[s])
+            if self.std:
+                torch.randn(n, 2, generator=g, out=noise[s])
+        starts, ends = self.starts.to(device)[k], self.ends.to(device)[k]  # (S, n, 2)
+        x = starts + t * (ends - starts) + self.std * noise
+        return x if many else x[0]
+
+    sample.accepts_generator_list = True
+
+
+def line(std: float = 0.0) -> Segments:
+    """One segment from (-1, -0.5) to (1, 0.5) (GAN Lab's "line"); chapter 00's playground."""
+    return Segments("line", torch.tensor([[-1.0, -0.5]]), torch.tensor([[1.0, 0.5]]), std)
+
+
+def two_lines(gap: float = 2.0, std: float = 0.0) -> Segments:
+    """Two vertical segments, y from -1 to 1, at x = -gap/2 and gap/2: disjoint supports of zero area (chapter 00)."""
+    x = gap / 2
+    return Segments("two_lines", torch.tensor([[-x, -1.0], [x, -1.0]]), torch.tensor([[-x, 1.0], [x, 1.0]]), std)
+
+
 # ---------------------------------------------------------------- Fashion-MNIST
 
 
 def data_root() -> Path:
-    """Where downloaded or unpacked data goes: ``$GANCOURSE_DATA``, else the repository's ``data/``."""
-    if os.environ.get(DATA_ENV):
-        return Path(os.environ[DATA_ENV])
-    return Path(__file__).resolve().parent.parent / "data"
+    """Where downloaded or unpacked data goes: ``$GANCOURSE_DATA``, else the repository's ``data/``.
+
+    ``GANCOURSE_DATA`` must name an existing folder: a typo must not create a new folder and
+    unpack 30 MB into it, so a missing folder raises :class:`DatasetNotFoundError` and a file
+    ``NotADirectoryError``, each naming the variable.
+    """
+    value = os.environ.get(DATA_ENV, "").strip()
+    if not value:
+        return Path(__file__).resolve().parent.parent / "data"
+    root = Path(value).expanduser()
+    if root.is_file():
+        raise NotADirectoryError(f"{DATA_ENV}={value!r} names a file, not a folder; point it at the folder that "
+                                 f"holds (or should hold) FashionMNIST/raw/, or unset it to use the repository's data/")
+    if not root.is_dir():
+        raise DatasetNotFoundError(f"{DATA_ENV}={value!r} names no existing folder; create it first "
+                                   f"(mkdir -p {root}) or fix the path, or unset it to use the repository's data/")
+    return root
 
 
 def _raw_dir(root: Path) -> Path:

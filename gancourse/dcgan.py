@@ -43,6 +43,14 @@ def _n_doublings(image_size: int) -> tuple[int, int]:
     return start, int(math.log2(image_size // start))
 
 
+def _check_sizes(**sizes: object) -> None:
+    """Raise ``ValueError`` naming the first size that is not an int >= 1 (a net of width 0 has no weights)."""
+    for name, value in sizes.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be an int >= 1, got {value!r} (e.g. {name}="
+                             f"{ {'z_dim': 64, 'width': 64, 'channels': 1}.get(name, 1)})")
+
+
 def _check_options(norm: str, activation: str) -> None:
     if norm not in NORMS:
         raise ValueError(f"unknown norm {norm!r}; use one of {', '.join(NORMS)}")
@@ -215,6 +223,7 @@ class DCGANGenerator(nn.Module):
         resample: str = "strided",
     ) -> None:
         super().__init__()
+        _check_sizes(z_dim=z_dim, width=width, channels=channels)
         _check_options(norm, activation)
         _check_resample(resample)
         start, k = _n_doublings(image_size)
@@ -275,6 +284,7 @@ class DCGANDiscriminator(nn.Module):
         resample: str = "strided",
     ) -> None:
         super().__init__()
+        _check_sizes(width=width, channels=channels, pack=pack, n_kernels=n_kernels, kernel_dim=kernel_dim)
         _check_options(norm, activation)
         _check_resample(resample)
         if pack < 1:

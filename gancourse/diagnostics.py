@@ -2,6 +2,9 @@
 
 * :func:`layer_grad_norms`, :func:`grad_norms_of`: one gradient norm per layer, to see
   gradients vanish through deep sigmoid/tanh stacks (chapter 02).
+* :func:`per_sample_grad_norms`: the same per layer, but of each sample's own logit
+  (root mean square over samples), so that gradients of different samples cannot cancel;
+  :func:`backprop_signals`: what each linear layer sees, per sample (chapter 02).
 * :func:`generator_grad_norm`: how much gradient G's loss gives G, saturating vs
   non-saturating, as D grows confident (chapter 02).
 * :func:`discriminator_output_stats`: D(x), D(G(z)) and D's accuracy; a D that is always
@@ -23,6 +26,8 @@ import torch
 from torch import Tensor, nn
 
 from gancourse.losses import GANLoss, get_loss
+from gancourse.mlp import StackedLinear
+from gancourse.steps import judges_samples_alone
 
 
 def _as_loss(loss: str | GANLoss) -> GANLoss:
@@ -98,6 +103,98 @@ def grad_norms_of(loss: Tensor, model: nn.Module, weights_only: bool = False,
     params = [p for ps, _ in layers.values() for p in ps]
     grads = torch.autograd.grad(loss, params, retain_graph=retain_graph, allow_unused=True)
     return _norms(layers, dict(zip(params, grads, strict=True)))
+
+
+def _linear_layers(model: nn.Module) -> dict[str, nn.Module]:
+    """The layers that compute ``h = a W + b`` (``nn.Linear`` and gancourse's stacked linear), by path."""
+    layers = {path or type(m).__name__: m for path, m in model.named_modules()
+              if isinstance(m, (nn.Linear, StackedLinear))}
+    if not layers:
+        raise ValueError(f"{type(model).__name__} has no linear layer (nn.Linear or mlp.StackedLinear) to measure")
+    return layers
+
+
+def _check_logits(logits: Tensor, x: Tensor) -> None:
+    if logits.shape[-1] != 1 or logits.shape[:-1] != x.shape[:-1]:
+        raise ValueError(f"the model must return one logit per sample, (B, 1) or (S, B, 1); got "
+                         f"{tuple(logits.shape)} for x of shape {tuple(x.shape)}")
+
+
+def backprop_signals(model: nn.Module, x: Tensor) -> tuple[Tensor, dict[str, tuple[Tensor, Tensor]]]:
+    """What every linear layer of ``model`` sees on ``x``, per sample: its input ``a`` and the gradient ``delta``.
+
+    ``model`` maps ``x`` ``(B, F)`` (or stacked seeds ``(S, B, F)``) to logits ``(B, 1)`` (``(S, B, 1)``)
+    and must judge every sample alone (no batch norm in train mode, no minibatch layer).
+    Returns the logits and, for each ``nn.Linear`` / ``mlp.StackedLinear`` (keyed by path, input
+    to output), ``(a, delta)``: ``a`` the layer's input ``(..., B, in)`` and ``delta`` the gradient
+    of the sample's own logit w.r.t. the layer's output ``h = a W + b``, ``(..., B, out)``.
+    Because sample ``i``'s logit depends on sample ``i`` only, one backward pass of the summed
+    logits gives every sample's own ``delta``. Chapter 02 reads the gradient's decay through
+    the layers from ``delta`` (:func:`gancourse.saturation.backprop_factors`).
+    """
+    if not judges_samples_alone(model):
+        raise ValueError(f"{type(model).__name__} couples the samples of a batch (batch norm or a minibatch "
+                         f"layer): a sample's logit is not its own; use per_sample_grad_norms, which handles it")
+    layers = _linear_layers(model)
+    inputs: dict[str, Tensor] = {}
+    outputs: dict[str, Tensor] = {}
+
+    def keep(path: str):
+        def hook(module: nn.Module, args: tuple[Tensor, ...], out: Tensor) -> None:
+            inputs[path], outputs[path] = args[0].detach(), out
+        return hook
+
+    handles = [m.register_forward_hook(keep(path)) for path, m in layers.items()]
+    try:
+        with torch.enable_grad():
+            logits = model(x)
+            _check_logits(logits, x)
+            paths = [p for p in layers if p in outputs]  # layers the forward pass used
+            deltas = torch.autograd.grad(logits.sum(), [outputs[p] for p in paths])
+    finally:
+        for handle in handles:
+            handle.remove()
+    return logits.detach(), {p: (inputs[p], d) for p, d in zip(paths, deltas, strict=True)}
+
+
+def per_sample_grad_norms(model: nn.Module, x: Tensor, n_samples: int = 16) -> dict[str, Tensor]:
+    """Root mean square over samples of ``||d logit_i / d W||`` for each linear layer's weight ``W`` (chapter 02).
+
+    ``model`` maps ``x`` ``(B, F)`` (stacked: ``(S, B, F)``) to one logit per sample. Unlike
+    :func:`grad_norms_of` on the batch-mean logit, each sample's gradient is measured on its own,
+    so that gradients of different samples pointing different ways cannot cancel. Values are
+    0-dim, or ``(S,)`` per seed, keyed by layer path as in :func:`layer_grad_norms`.
+
+    Where the model judges every sample alone, ``d logit_i / dW = a_i^T delta_i`` is a rank-one
+    matrix of norm ``|a_i| |delta_i|`` (Goodfellow 2015, "Efficient per-example gradient
+    computations"): one backward pass gives all ``B`` samples. With batch norm a sample's logit
+    depends on the whole batch; then the gradients of the first ``n_samples`` logits are taken,
+    one backward pass each, through the full batch's forward pass (its batch statistics).
+    """
+    if x.dim() < 2 or x.shape[-2] < 1:
+        raise ValueError(f"x must be (B, F) or (S, B, F) with B >= 1, got shape {tuple(x.shape)}")
+    if judges_samples_alone(model):
+        _, signals = backprop_signals(model, x)
+        return {path: (a.norm(dim=-1) * delta.norm(dim=-1)).square().mean(dim=-1).sqrt()
+                for path, (a, delta) in signals.items()}
+    if n_samples < 1:
+        raise ValueError(f"n_samples must be >= 1, got {n_samples}")
+    layers = _linear_layers(model)
+    weights = [m.weight for m in layers.values()]
+    per_sample: list[list[Tensor]] = []
+    with torch.enable_grad():
+        logits = model(x)
+        _check_logits(logits, x)
+        n = min(n_samples, logits.shape[-2])
+        for i in range(n):
+            # one backward pass per sample (a loop: 4x faster on a CPU than vmapping the cotangents);
+            # summed over seeds, each seed's weights get their own sample's gradient
+            grads = torch.autograd.grad(logits[..., i, 0].sum(), weights, retain_graph=i < n - 1,
+                                        allow_unused=True, materialize_grads=True)
+            per_sample.append([g.flatten(1).norm(dim=1) if getattr(m, "n_models", None) else g.norm()
+                               for m, g in zip(layers.values(), grads, strict=True)])
+    return {path: torch.stack([row[j] for row in per_sample]).square().mean(dim=0).sqrt()
+            for j, path in enumerate(layers)}
 
 
 def generator_grad_norm(G: nn.Module, D: Callable[[Tensor], Tensor], z: Tensor,

@@ -27,6 +27,8 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
+from gancourse.threads import small_work
+
 Field = Callable[[torch.Tensor], torch.Tensor]
 
 # ---------------------------------------------------------------- the value function on a grid
@@ -111,6 +113,7 @@ def optimal_discriminator(p_data: torch.Tensor, p_g: torch.Tensor) -> torch.Tens
     return torch.where(total > 0, p_data / total.clamp_min(torch.finfo(total.dtype).tiny), 0.5)
 
 
+@small_work
 def maximize_discriminator(
     p_data: torch.Tensor, p_g: torch.Tensor, iters: int = 60, max_logit: float = 40.0
 ) -> torch.Tensor:
@@ -181,14 +184,25 @@ def bilinear_value(w: torch.Tensor) -> torch.Tensor:
     return w[..., 0] * w[..., 1]
 
 
-def bilinear_field(w: torch.Tensor) -> torch.Tensor:
-    """Descent-ascent field of ``min_x max_y x y``: ``v = (-y, x)``, shape ``(..., 2)``. Chapter 01.
+def _check_gamma(gamma: float | torch.Tensor) -> None:
+    bad = (gamma < 0).any() if isinstance(gamma, torch.Tensor) else not gamma >= 0
+    if bad:
+        raise ValueError(f"the penalty weight gamma must be >= 0 (0 = no penalty), got {gamma}")
 
-    It turns every state by 90 degrees: it is tangent to circles around the
-    equilibrium ``(0, 0)``, so following it exactly (the ODE) circles for ever.
+
+def bilinear_field(w: torch.Tensor, gamma: float | torch.Tensor = 0.0) -> torch.Tensor:
+    """Descent-ascent field of ``min_x max_y x y``: ``v = (-y, x - gamma y)``, shape ``(..., 2)``. Chapter 01.
+
+    With ``gamma = 0`` it turns every state by 90 degrees: it is tangent to circles around
+    the equilibrium ``(0, 0)``, so following it exactly (the ODE) circles for ever. ``gamma``
+    penalises the max player as R1 does in the Dirac-GAN: y maximises ``x y - gamma/2 y^2``
+    (the widget of chapter 01 moves it); the eigenvalues at ``(0, 0)`` become
+    ``(-gamma +- sqrt(gamma^2 - 4)) / 2``. Float or tensor broadcasting to ``w.shape[:-1]``.
     """
     _check_state(w)
-    return torch.stack([-w[..., 1], w[..., 0]], dim=-1)
+    _check_gamma(gamma)
+    x, y = w[..., 0], w[..., 1]
+    return torch.stack([-y, x - gamma * y], dim=-1)
 
 
 def dirac_gan_value(w: torch.Tensor) -> torch.Tensor:
@@ -213,6 +227,7 @@ def dirac_gan_field(w: torch.Tensor, gamma: float | torch.Tensor = 0.0) -> torch
     ``w.shape[:-1]`` (one weight per state, to sweep weights in one batch). Chapter 01.
     """
     _check_state(w)
+    _check_gamma(gamma)
     theta, psi = w[..., 0], w[..., 1]
     f_prime = torch.sigmoid(-psi * theta)
     return torch.stack([-psi * f_prime, theta * f_prime - gamma * psi], dim=-1)
@@ -231,6 +246,8 @@ def descent_ascent_field(value: Callable[[torch.Tensor], torch.Tensor], w: torch
 
 def _step_size(h: float | torch.Tensor, w0: torch.Tensor) -> torch.Tensor:
     h = torch.as_tensor(h, dtype=w0.dtype, device=w0.device)
+    if not (torch.isfinite(h) & (h > 0)).all():
+        raise ValueError(f"step size h must be a finite number > 0 (e.g. 0.1), got {h.tolist()}")
     try:
         torch.broadcast_shapes(h.shape, w0.shape[:-1])
     except RuntimeError as error:
@@ -247,6 +264,7 @@ def _check_run(w0: torch.Tensor, steps: int) -> None:
         raise ValueError(f"steps must be a non-negative int, got {steps!r}")
 
 
+@small_work
 def simultaneous_gda(field: Field, w0: torch.Tensor, h: float | torch.Tensor, steps: int) -> torch.Tensor:
     """Simultaneous gradient descent-ascent ``w <- w + h v(w)``: both players step from the same state.
 
@@ -262,6 +280,7 @@ def simultaneous_gda(field: Field, w0: torch.Tensor, h: float | torch.Tensor, st
     return torch.stack(path)
 
 
+@small_work
 def alternating_gda(field: Field, w0: torch.Tensor, h: float | torch.Tensor, steps: int) -> torch.Tensor:
     """Alternating gradient descent-ascent: the max player (D) steps first, then the min player (G)
     steps from the updated state, as in a GAN training loop.
@@ -278,6 +297,28 @@ def alternating_gda(field: Field, w0: torch.Tensor, h: float | torch.Tensor, ste
         theta = w[..., 0] + h[..., 0] * field(w)[..., 0]  # (2) update G against the new D
         path.append(torch.stack([theta, psi], dim=-1))
     return torch.stack(path)
+
+
+SCHEMES = ("simultaneous", "alternating")
+"""How the two players step: from the same state, or D first and then G against the new D."""
+
+
+def step_growth(field: Field, h: float, scheme: str = "simultaneous",
+                equilibrium: tuple[float, float] = (0.0, 0.0)) -> float:
+    """Spectral radius of one linearised step at ``equilibrium``: how much a small error grows per step.
+
+    One step of :func:`simultaneous_gda` or :func:`alternating_gda` maps a state near the
+    equilibrium ``w*`` to ``w* + M (w - w*)`` to first order; this returns the largest ``|eigenvalue|``
+    of ``M`` (autograd Jacobian, float64). Above 1 the iterates spiral out, at 1 they cycle, below
+    1 they converge. On ``x y``: ``sqrt(1 + h^2)`` simultaneous, 1 alternating (``h < 2``).
+    Chapter 01's widget shows it beside the measured distance.
+    """
+    if scheme not in SCHEMES:
+        raise ValueError(f"unknown scheme {scheme!r}; use one of {', '.join(SCHEMES)}")
+    w_star = torch.tensor(equilibrium, dtype=torch.float64)
+    run = simultaneous_gda if scheme == "simultaneous" else alternating_gda
+    jacobian = torch.func.jacrev(lambda w: run(field, w, h, 1)[-1])(w_star)  # (2, 2)
+    return torch.linalg.eigvals(jacobian).abs().max().item()
 
 
 def bilinear_simultaneous_radius(

@@ -6,13 +6,17 @@ finished run's :class:`~gancourse.history.History`. Each :class:`Symptom` says i
 plain words what was measured and which chapter explains it:
 
 * ``diverged``: a NaN or Inf in a record (chapters 04, 09);
+* ``diverging``: losses or gradient norms grown by orders of magnitude, not yet NaN (chapters 04, 09);
 * ``d_wins``: D separates real from fake perfectly, its loss near zero (chapter 02);
 * ``g_starves``: G's gradient norm collapsed (chapter 02);
 * ``mode_collapse``: G's diversity fell (chapter 03);
 * ``oscillation``: the losses swing up and down without a trend (chapter 04).
 
 Histories of ``S`` stacked seeds (records ``(T, S)``) are checked seed by seed, and a
-symptom lists the seeds that show it. The checks read host tensors that the history
+symptom lists the seeds that show it. A history shorter than the monitor's window cannot
+show the window-based symptoms: :meth:`HealthMonitor.check` then says "not enough history"
+(:data:`NOT_ENOUGH_HISTORY`) instead of nothing. :func:`explosion` is the rule by which
+:func:`gancourse.training.train` also stops a diverging run. The checks read host tensors that the history
 has already flushed, so they never wait for the device.
 """
 
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 from torch import Tensor, nn
@@ -28,12 +33,32 @@ from gancourse.history import History
 
 CHAPTERS = {
     "diverged": "04 non-convergence / 09 stability lab",
+    "diverging": "04 non-convergence / 09 stability lab",
     "d_wins": "02 vanishing gradients",
     "g_starves": "02 vanishing gradients",
     "mode_collapse": "03 mode collapse",
     "oscillation": "04 non-convergence and oscillating losses",
 }
 """The chapter that explains each symptom, by symptom name."""
+
+NOT_ENOUGH_HISTORY = "not_enough_history"
+"""The name of what :meth:`HealthMonitor.check` returns for a history too short to judge (not a failure)."""
+
+EXPLODE_LIMITS = {"d_loss": 1e3, "d_grad_norm": 1e5, "g_grad_norm": 1e5}
+"""A record "explodes" when its median |value| over the last :data:`EXPLODE_ROWS` steps reaches its limit.
+
+D's loss is of order 1 in a healthy run (log 4 at the start of a non-saturating GAN, the critic's
+distance estimate for WGAN-GP), so 1e3 is a thousand times too large. Gradient norms depend on the
+net's size: the course's 2-D GANs stay below 20, the DCGAN's D reached 312 in a healthy run (Fashion-MNIST,
+batch 64), hence 1e5. Runs that explode pass both by many orders of magnitude (lr=10: 1e9 and more).
+G's loss is not watched: a Wasserstein or hinge critic's output has no fixed offset, so G's loss may
+drift far from 0 in a healthy run. ``tests/test_divergence.py`` checks healthy and exploding runs against it."""
+
+EXPLODE_ROWS = 10
+"""Steps the explosion rule takes the median over (one spike is not an explosion)."""
+
+_WHAT = {"d_loss": "D's loss", "g_loss": "G's loss", "d_grad_norm": "D's gradient norm",
+         "g_grad_norm": "G's gradient norm"}
 
 DIVERSITY_KEYS = ("modes", "diversity")
 """Optional history records of G's diversity (higher = more diverse); NaN marks a row where it was not measured."""
@@ -64,6 +89,64 @@ def _describe(stacked: bool, seeds: list[int], values: dict[int, str]) -> tuple[
     if not stacked:
         return None, values[seeds[0]]
     return tuple(seeds), "; ".join(f"seed {s}: {values[s]}" for s in seeds)
+
+
+class Explosion(NamedTuple):
+    """What :func:`explosion` finds, one entry per seed."""
+
+    exploding: Tensor
+    """``(S,)`` bool: some watched record's windowed median reached its limit."""
+    keys: list[str | None]
+    """The first such record (in the limits' order) per seed, or None."""
+    peak: Tensor
+    """``(S,)`` that record's largest windowed median."""
+    start: Tensor
+    """``(S,)`` that record's median over the run's first steps, for comparison."""
+    step: Tensor
+    """``(S,)`` int64: the step at which the first window over the limit ends (-1 where none)."""
+
+
+def explosion(history: History, since: int = 0, rows: int = EXPLODE_ROWS,
+              limits: dict[str, float] | None = None) -> Explosion:
+    """Which seeds' losses or gradient norms have grown by orders of magnitude without becoming NaN.
+
+    For each record of ``limits`` (default :data:`EXPLODE_LIMITS`), the median ``|value|`` over every
+    window of ``rows`` consecutive steps that ends at row ``since`` or later is compared with the
+    record's limit, per seed: a sustained explosion counts even if the values come back down (a
+    run that has thrown its weights around is broken), a single spike does not. Reads flushed
+    host rows only: the training loop calls it at each flush with ``since`` = the first new row,
+    never per step.
+    """
+    limits = EXPLODE_LIMITS if limits is None else limits
+    keys = [k for k in limits if k in history.keys]
+    T = len(history)
+    if T == 0 or not keys or since >= T:
+        S = _columns(history[history.keys[0]]).shape[1] if T else 1
+        return Explosion(torch.zeros(S, dtype=torch.bool), [None] * S, torch.zeros(S), torch.zeros(S),
+                         torch.full((S,), -1))
+    w = min(rows, T)
+    lo = max(0, since - w + 1)  # the first row of the first window that ends at `since` or later
+    columns = [_columns(history[k]) for k in keys]  # each (T, S)
+    values = torch.stack([c[lo:] for c in columns]).abs().nan_to_num(nan=0.0)  # (K, T - lo, S)
+    medians = values.unfold(1, w, 1).median(dim=-1).values  # (K, windows, S); NaN is the 'diverged' check's
+    over = medians >= torch.tensor([limits[k] for k in keys])[:, None, None]  # Inf counts
+    per_key = over.any(1)  # (K, S)
+    exploding = per_key.any(0)
+    first = per_key.int().argmax(0)  # (S,) the first record over its limit
+    seeds = torch.arange(len(exploding))
+    window = over[first, :, seeds].int().argmax(1)  # (S,) the first window over the limit
+    steps = history.steps[lo + window + w - 1]
+    start = torch.stack([c[:rows] for c in columns]).abs().nan_to_num(nan=0.0).median(dim=1).values  # (K, S)
+    return Explosion(exploding, [keys[int(first[s])] if exploding[s] else None for s in range(len(exploding))],
+                     medians.max(1).values[first, seeds], start[first, seeds],
+                     torch.where(exploding, steps, -1))
+
+
+def explosion_message(key: str, peak: float, start: float, step: int, rows: int = EXPLODE_ROWS) -> str:
+    """Plain words for one exploding record: what grew, to what, by when, from what."""
+    return (f"{_WHAT.get(key, key)} ({key}) reached {peak:.3g} (median |value| of {rows} consecutive steps, "
+            f"first over the limit at step {step}; {start:.3g} over the first steps), beyond "
+            f"{EXPLODE_LIMITS.get(key, 0):.0e}, which no healthy run of the course reaches")
 
 
 class HealthMonitor:
@@ -153,27 +236,44 @@ class HealthMonitor:
         self.diversity_log: list[tuple[int, Tensor]] = []
         """``(step, diversity)`` for each evaluation of ``diversity_fn``."""
         self._reported: set[tuple[str, int]] = set()
+        self._rows_seen = 0  # the longest history the callback has seen, for summary()
 
     # ------------------------------------------------------------ public
 
     def check(self, history: History, G: nn.Module | None = None) -> list[Symptom]:
-        """Every symptom present in ``history`` now (and in ``G``'s diversity, if ``diversity_fn`` and ``G``)."""
+        """Every symptom present in ``history`` now (and in ``G``'s diversity, if ``diversity_fn`` and ``G``).
+
+        A history shorter than ``window`` rows (empty included) in which no seed diverged gives
+        one :data:`NOT_ENOUGH_HISTORY` entry that says so, rather than an empty list that would
+        read as "no symptoms": NaN and explosions are checked at any length, the other
+        symptoms need ``window`` rows.
+        """
         if len(history) == 0:
-            return []
+            return [self._not_enough(history, 0)]
         step = int(history.steps[-1])
         stacked = history[history.keys[0]].dim() > 1
         symptoms, diverged = self._check_finite(history, stacked)
-        healthy = ~diverged  # (S,): the other checks mean nothing once a seed has diverged
+        exploding, diverging = self._check_exploding(history, stacked, step, ~diverged)
+        symptoms += exploding
+        healthy = ~diverged & ~diverging  # (S,): the other checks mean nothing once a seed has diverged
         for check in (self._check_d_wins, self._check_g_starves, self._check_oscillation):
             symptoms += check(history, stacked, step, healthy)
         symptoms += self._check_diversity_record(history, stacked, step, healthy)
         if self.diversity_fn is not None and G is not None:
             symptoms += self._check_diversity_fn(G, stacked, step)
+        if len(history) < self.window and not symptoms:
+            return [self._not_enough(history, step)]
         return symptoms
 
     def __call__(self, step: int, history: History, G: nn.Module | None = None, D: nn.Module | None = None) -> None:
-        """The ``train`` callback: check, then print and keep each symptom that shows in a seed for the first time."""
+        """The ``train`` callback: check, then print and keep each symptom that shows in a seed for the first time.
+
+        "Not enough history" is expected early in a run: it is neither printed nor kept.
+        """
+        self._rows_seen = max(self._rows_seen, len(history))
         for symptom in self.check(history, G):
+            if symptom.name == NOT_ENOUGH_HISTORY:
+                continue
             seeds = symptom.seeds if symptom.seeds is not None else (0,)
             new = {(symptom.name, s) for s in seeds} - self._reported
             if not new:
@@ -184,10 +284,39 @@ class HealthMonitor:
                 print(symptom)
 
     def summary(self) -> str:
-        """The reported symptoms as plain text, one per line ("no symptoms" when the run looked healthy)."""
-        return "\n".join(str(s) for s in self.symptoms) or "no symptoms"
+        """The reported symptoms as plain text, one per line; "no symptoms" only after a full window was checked."""
+        if self.symptoms:
+            return "\n".join(str(s) for s in self.symptoms)
+        if self._rows_seen < self.window:
+            return (f"not enough history: the monitor saw {self._rows_seen} rows, its checks need window="
+                    f"{self.window} (train longer, or build HealthMonitor(window=...) with a smaller window)")
+        return "no symptoms"
 
     # ------------------------------------------------------------ the checks
+
+    def _not_enough(self, history: History, step: int) -> Symptom:
+        message = (f"Not enough history: {len(history)} rows, but the checks for D winning, G starving and "
+                   f"oscillation look at the last window={self.window} rows; only NaN/Inf and exploding values "
+                   f"were checked. Train longer, or build HealthMonitor(window=...) with a smaller window.")
+        return Symptom(NOT_ENOUGH_HISTORY, step, message, "")
+
+    def _check_exploding(self, history: History, stacked: bool, step: int,
+                         finite: Tensor) -> tuple[list[Symptom], Tensor]:
+        # the windows within the last `window` rows: a monitor called at every flush sees each of them
+        found = explosion(history, since=max(0, len(history) - self.window))
+        exploding = found.exploding & finite
+        seeds = exploding.nonzero()[:, 0].tolist()
+        if not seeds:
+            return [], exploding
+        step = min(int(found.step[s]) for s in seeds)
+        seeds_field, numbers = _describe(stacked, seeds, {s: explosion_message(
+            found.keys[s], float(found.peak[s]), float(found.start[s]), int(found.step[s])) for s in seeds})
+        message = (f"Training is diverging: {numbers}, though nothing is NaN yet. Weights thrown that far make "
+                   f"the rest of the run meaningless, even if the values come back down: stop it and lower the "
+                   f"learning rates (try a tenth), penalise D's gradients (R1 or a "
+                   f"gradient penalty), constrain a Wasserstein critic, or check the data's scale "
+                   f"(chapter {CHAPTERS['diverging']}).")
+        return [Symptom("diverging", step, message, CHAPTERS["diverging"], seeds_field)], exploding
 
     def _check_finite(self, history: History, stacked: bool) -> tuple[list[Symptom], Tensor]:
         keys = [k for k in history.keys if k not in DIVERSITY_KEYS]

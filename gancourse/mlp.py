@@ -22,21 +22,63 @@ from torch import Tensor, nn
 
 from gancourse.minibatch import MinibatchDiscrimination, MinibatchStdDev
 
-ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid")
+ACTIVATIONS = ("relu", "leaky_relu", "prelu", "tanh", "sigmoid")
 NORMS = ("none", "batch")
+LEAKY_SLOPE = 0.2
+"""Negative slope of the course's LeakyReLU (DCGAN's value)."""
+PRELU_INIT = 0.25
+"""Initial negative slope of PReLU, learned from there (He et al. 2015, ``nn.PReLU``'s default)."""
 
 
-def make_activation(name: str) -> nn.Module:
-    """The activation layer called ``name`` (one of ``ACTIVATIONS``; LeakyReLU slope 0.2). Chapter 02."""
+def make_activation(name: str, n_models: int | None = None) -> nn.Module:
+    """The activation layer called ``name`` (one of ``ACTIVATIONS``). Chapter 02.
+
+    LeakyReLU has slope ``LEAKY_SLOPE`` (0.2); PReLU learns its slope, one per model, from
+    ``PRELU_INIT`` (0.25). For ``n_models`` stacked seeds PReLU gets one slope per seed
+    (:class:`StackedPReLU`), so that the seeds stay independent; the other activations have
+    no parameters and are the same for one model or many.
+    """
     if name == "relu":
         return nn.ReLU()
     if name == "leaky_relu":
-        return nn.LeakyReLU(0.2)
+        return nn.LeakyReLU(LEAKY_SLOPE)
+    if name == "prelu":
+        return nn.PReLU(init=PRELU_INIT) if n_models is None else StackedPReLU(n_models)
     if name == "tanh":
         return nn.Tanh()
     if name == "sigmoid":
         return nn.Sigmoid()
     raise ValueError(f"unknown activation {name!r}; use one of {', '.join(ACTIVATIONS)}")
+
+
+def negative_slope(name: str) -> float | None:
+    """The slope a rectifier starts with on negative inputs (0 for ReLU), or None for sigmoid and tanh.
+
+    What Kaiming initialisation needs: gain ``sqrt(2 / (1 + a^2))`` for slope ``a`` (He et al. 2015).
+    """
+    make_activation(name)  # validates the name
+    return {"relu": 0.0, "leaky_relu": LEAKY_SLOPE, "prelu": PRELU_INIT}.get(name)
+
+
+class StackedPReLU(nn.Module):
+    """PReLU for ``S`` stacked seeds ``(S, B, F)``: ``max(0, x) + a_s min(0, x)`` with one learned slope per seed.
+
+    ``weight`` is ``(S, 1, 1)``, initialised to ``PRELU_INIT`` like ``nn.PReLU()``; seed ``s`` computes
+    what ``nn.PReLU`` with weight ``weight[s]`` computes (:meth:`_MLP.stack` copies it).
+    """
+
+    stacked = True
+
+    def __init__(self, n_models: int) -> None:
+        super().__init__()
+        self.n_models = n_models
+        self.weight = nn.Parameter(torch.full((n_models, 1, 1), PRELU_INIT))
+
+    def extra_repr(self) -> str:
+        return f"n_models={self.n_models}"
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.where(x >= 0, x, self.weight * x)
 
 
 class StackedLinear(nn.Module):
@@ -114,6 +156,14 @@ class _MLP(nn.Module):
         if n_models > 1 and not self.stacked:
             raise ValueError("n_models > 1 needs stacked=True (or leave stacked unset)")
 
+    def _activation(self, name: str) -> nn.Module:
+        return make_activation(name, self.n_models if self.stacked else None)
+
+    def _norm(self, norm: str, features: int) -> list[nn.Module]:
+        if norm == "none":
+            return []
+        return [StackedBatchNorm1d(features, self.n_models) if self.stacked else nn.BatchNorm1d(features)]
+
     def _linear(self, in_features: int, out_features: int) -> nn.Module:
         if self.stacked:
             return StackedLinear(in_features, out_features, self.n_models)
@@ -179,6 +229,8 @@ def _copy_seed(single: nn.Module, stacked: nn.Module, s: int, to_stack: bool) ->
             tensors.append((a.num_batches_tracked, b.num_batches_tracked))
         elif isinstance(a, MinibatchDiscrimination):
             tensors = [(a.T, b.T[s])]
+        elif isinstance(a, nn.PReLU):
+            tensors = [(a.weight, b.weight[s].view(-1))]
         else:
             continue  # containers, activations, MinibatchStdDev: no state of their own
         for single_t, stacked_t in tensors:
@@ -221,10 +273,7 @@ class MLPGenerator(_MLP):
         layers: list[nn.Module] = []
         fan_in = z_dim
         for _ in range(depth):
-            layers.append(self._linear(fan_in, width))
-            if norm == "batch":
-                layers.append(StackedBatchNorm1d(width, n_models) if self.stacked else nn.BatchNorm1d(width))
-            layers.append(make_activation(activation))
+            layers += [self._linear(fan_in, width), *self._norm(norm, width), self._activation(activation)]
             fan_in = width
         layers.append(self._linear(fan_in, out_dim))
         self.net = nn.Sequential(*layers)
@@ -237,8 +286,9 @@ class MLPGenerator(_MLP):
 class MLPDiscriminator(_MLP):
     """D for 2-D data: ``x (B, pack*in_dim) -> logits (B, 1)``; stacked ``(S, B, .) -> (S, B, 1)``.
 
-    ``depth`` hidden layers of ``width`` units with ``activation``, then a linear layer
-    to one raw logit. With ``pack=m`` the input is already packed by
+    ``depth`` hidden layers of ``width`` units, each Linear -> [BatchNorm] -> ``activation``
+    (``norm`` one of ``NORMS``: chapter 02 rescues a deep sigmoid D with batch norm), then a
+    linear layer to one raw logit. With ``pack=m`` the input is already packed by
     :func:`gancourse.minibatch.pack`. ``minibatch_discrimination`` (100 kernels of
     dimension 5, as the reference code) and ``minibatch_stddev`` (group of
     ``stddev_group`` samples) are inserted just before the last layer. Chapters 00-03, 08.
@@ -258,23 +308,26 @@ class MLPDiscriminator(_MLP):
         n_kernels: int = 100,
         kernel_dim: int = 5,
         stddev_group: int = 4,
+        norm: str = "none",
     ) -> None:
         super().__init__()
         if min(in_dim, width, pack) < 1 or depth < 0:
             raise ValueError(f"need in_dim, width, pack >= 1 and depth >= 0, got {in_dim}, {width}, {pack}, "
                              f"{depth}")
+        if norm not in NORMS:
+            raise ValueError(f"unknown norm {norm!r} for MLPDiscriminator; use one of {', '.join(NORMS)}")
         make_activation(activation)
         self._init_stacking(n_models, stacked)
         self.config = dict(in_dim=in_dim, width=width, depth=depth, activation=activation,
                            minibatch_discrimination=minibatch_discrimination, pack=pack,
                            minibatch_stddev=minibatch_stddev, n_kernels=n_kernels, kernel_dim=kernel_dim,
-                           stddev_group=stddev_group)
+                           stddev_group=stddev_group, norm=norm)
         self.in_dim, self.pack = in_dim, pack
         self.in_features = pack * in_dim
         layers: list[nn.Module] = []
         fan_in = self.in_features
         for _ in range(depth):
-            layers += [self._linear(fan_in, width), make_activation(activation)]
+            layers += [self._linear(fan_in, width), *self._norm(norm, width), self._activation(activation)]
             fan_in = width
         if minibatch_discrimination:
             layers.append(MinibatchDiscrimination(fan_in, n_kernels, kernel_dim,

@@ -39,6 +39,9 @@ def _check_points(x: Tensor | None, name: str) -> Tensor | None:
     if x.dim() != 2 or x.shape[1] != 2:
         raise ValueError(f"{name} must be 2-D points of shape (N, 2), got {tuple(x.shape)}; "
                          f"for images use sample_grid")
+    if len(x) == 0:
+        raise ValueError(f"{name} is empty (shape (0, 2)): there is nothing to draw; pass at least one point "
+                         f"(or None to leave it out)")
     return _host(x)
 
 
@@ -51,7 +54,10 @@ def sample_grid(images: Tensor, nrow: int = 8, ax: Axes | None = None, title: st
 
     if images.dim() == 3:
         images = images.unsqueeze(1)
-    if images.dim() != 4 or images.shape[1] not in (1, 3) or len(images) == 0:
+    if len(images) == 0:
+        raise ValueError(f"images is empty (shape {tuple(images.shape)}): there is nothing to draw; pass at least "
+                         f"one image, e.g. G(z) for a batch of z")
+    if images.dim() != 4 or images.shape[1] not in (1, 3):
         raise ValueError(f"images must be (B, C, H, W) with C = 1 or 3 (or (B, H, W)), got {tuple(images.shape)}")
     grid = make_grid(_host(images).clamp(-1, 1), nrow=nrow, padding=2, normalize=True,
                      value_range=(-1, 1), pad_value=1.0)  # (3, H', W') in [0, 1]
@@ -210,6 +216,9 @@ def loss_curves(
                                                        ("g_loss", "G loss", "tab:orange")) if k in history.keys]
     if not losses:
         raise ValueError(f"history has no d_loss or g_loss record; it has {history.keys}")
+    if len(history) == 0:
+        raise ValueError("history is empty: there are no losses to draw yet; pass the history of a run that "
+                         "has trained at least one step (result.history)")
     if quality is not None and len(quality[0]) != len(quality[1]):
         raise ValueError(f"quality must be (steps, values) of equal length, got {len(quality[0])} and "
                          f"{len(quality[1])}")
@@ -267,6 +276,9 @@ def d_output_histogram(d_real: Tensor, d_fake: Tensor, ax: Axes | None = None, b
     D piles real samples at 1 and fakes at 0.
     """
     d_real, d_fake = _host(d_real).flatten(), _host(d_fake).flatten()
+    if len(d_real) == 0 and len(d_fake) == 0:
+        raise ValueError("d_real and d_fake are both empty: there is nothing to draw; pass D's probabilities on "
+                         "a batch, e.g. from diagnostics.discriminator_output_stats")
     for name, p in (("d_real", d_real), ("d_fake", d_fake)):
         if len(p) and (p.min() < 0 or p.max() > 1):
             raise ValueError(f"{name} must be probabilities in [0, 1] (sigmoid of D's logits), "
@@ -311,6 +323,8 @@ def seeds_points(x_real: Tensor | None, x_fake: Tensor, centers: Tensor | None =
     """
     if x_fake.dim() != 3 or x_fake.shape[2] != 2:
         raise ValueError(f"x_fake must hold each seed's 2-D samples, shape (S, N, 2), got {tuple(x_fake.shape)}")
+    if x_fake.shape[0] == 0 or x_fake.shape[1] == 0:
+        raise ValueError(f"x_fake is empty (shape {tuple(x_fake.shape)}): pass at least one seed with one sample")
     n = min(n_show, len(x_fake))
     titles = _seed_titles(titles, n)
     fig, axes = _seed_panels(n, (3 * min(n, 4), 3.2 * (1 if n <= 4 else 2)))
@@ -344,6 +358,8 @@ def mode_shares(counts: Tensor, centers: Tensor, titles: Sequence[str] | None = 
     counts, centers = _host(counts), _check_points(centers, "centers")
     if counts.dim() != 2 or counts.shape[1] != len(centers):
         raise ValueError(f"counts must be (S, K) with K = {len(centers)} modes, got {tuple(counts.shape)}")
+    if len(counts) == 0:
+        raise ValueError("counts is empty (no seed): pass mode_coverage_batched(...).counts of at least one seed")
     shares = counts / counts.sum(dim=1, keepdim=True).clamp(min=1)
     n, K = min(n_show, len(counts)), len(centers)
     titles = _seed_titles(titles, n)

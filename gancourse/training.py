@@ -11,9 +11,10 @@ Every fix of the course is a field of :class:`TrainConfig`: the loss (chapters 0
 two learning rates and ``n_critic`` (04), gradient penalty, R1 and weight clipping (01, 07),
 instance noise, one-sided label smoothing, packing and unrolled G steps (08).
 
-This module holds the loop (:func:`train`, :func:`train_seeds`: chapters 00, 02-09), its
-configuration and what it returns; one step of the game (:func:`d_step`, :func:`g_step`,
-:func:`unrolled_g_step`, :func:`make_optimizer`) lives in :mod:`gancourse.steps` and is
+This module holds the loop (:func:`train`, :func:`train_seeds`: chapters 00, 02-09; :class:`Run`,
+the same loop advanced in chunks, for chapter 00's playground), its configuration and what it
+returns; one step of the game (:func:`d_step`, :func:`g_step`, :func:`unrolled_g_step`,
+:func:`make_optimizer`) lives in :mod:`gancourse.steps` and is
 re-exported here, so ``training.d_step`` keeps working.
 
 Nothing in the loop waits for the device: per-step values go into a device-side
@@ -33,18 +34,21 @@ from pathlib import Path
 
 import torch
 from torch import Tensor, nn
-from tqdm.auto import tqdm
 
-from gancourse.checkpoint import load_checkpoint, save_checkpoint
+from gancourse import threads, validation
+from gancourse.checkpoint import CHECKPOINT_KEYS, load_checkpoint, save_checkpoint
+from gancourse.health import EXPLODE_ROWS, explosion, explosion_message
 from gancourse.history import History
 from gancourse.losses import LOSSES
+from gancourse.minibatch import pack
+from gancourse.progress import progress_bar
 from gancourse.regularizers import instance_noise_std
 from gancourse.runtime import default_device
 from gancourse.seeds import Randomness, SampleReal, n_models, stacked_models
 from gancourse.steps import DStats, GStats, d_step, g_step, make_optimizer, unrolled_g_step
 
 __all__ = [
-    "AMP_MODES", "LOSSES", "DStats", "GStats", "TrainConfig", "TrainResult", "TrainingDiverged",
+    "AMP_MODES", "LOSSES", "DStats", "GStats", "Run", "TrainConfig", "TrainResult", "TrainingDiverged",
     "d_step", "g_step", "make_optimizer", "train", "train_seeds", "unrolled_g_step",
 ]
 
@@ -147,9 +151,16 @@ class TrainConfig:
     """Show a tqdm progress bar (updated at flushes only)."""
 
     def __post_init__(self) -> None:
+        for name in _RULES:
+            setattr(self, name, _plain_number(name, getattr(self, name)))
+        if isinstance(self.betas, (tuple, list)):
+            self.betas = tuple(_plain_number("betas", b) for b in self.betas)
         for name, (ok, allowed) in _RULES.items():
-            if not ok(getattr(self, name)):
-                raise ValueError(f"TrainConfig.{name} must be {allowed}, got {getattr(self, name)!r}")
+            value = getattr(self, name)
+            if not ok(value):
+                hint = (f" (write {int(value)})" if "an int" in allowed and isinstance(value, float)
+                        and value.is_integer() else "")
+                raise ValueError(f"TrainConfig.{name} must be {allowed}, got {value!r}{hint}")
         self.betas = (float(self.betas[0]), float(self.betas[1]))
         if self.checkpoint_path is not None:
             self.checkpoint_path = str(self.checkpoint_path)  # checkpoints store plain values only
@@ -167,12 +178,27 @@ class TrainConfig:
         return asdict(self)
 
 
+def _plain_number(name: str, value: object) -> object:
+    """A NumPy scalar or a one-element tensor as the Python number it holds; other values unchanged."""
+    if isinstance(value, Tensor):
+        if value.numel() != 1:
+            raise ValueError(f"TrainConfig.{name} must be a number, got a tensor of shape {tuple(value.shape)}")
+        return value.item()
+    if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0:
+        return value.item()  # np.int64(10) -> 10, np.float32(1e-3) -> 0.001
+    return value
+
+
 # Fields that change no number of a run; all others must match when a run is resumed.
 _RESUMABLE_CHANGES = ("steps", "log_every", "checkpoint_every", "checkpoint_path", "progress")
 
 
 class TrainingDiverged(FloatingPointError):
-    """A loss, an output mean or a gradient norm became NaN or infinite; the message says where and what to try."""
+    """A loss, an output mean or a gradient norm became NaN or infinite, or grew by orders of magnitude.
+
+    The second case ("diverging") is :func:`gancourse.health.explosion`'s rule, checked at the same
+    flushes as NaN. The message says where and what to try; ``key`` names the record.
+    """
 
     def __init__(self, message: str, step: int, key: str, seeds: list[int] | None = None) -> None:
         super().__init__(message)
@@ -206,20 +232,14 @@ def _divergence(history: History, first_row: int, config: TrainConfig, seeds: li
     rows = torch.stack([history[k][first_row:] for k in _CHECK_ORDER], dim=1)  # (T, 6) or (T, 6, S)
     bad = ~torch.isfinite(rows)
     if not bad.any():
-        return None
+        return _explosion(history, first_row, config, seeds)
     t = int(bad.flatten(1).any(dim=1).nonzero()[0])
     k = int(bad[t].reshape(len(_CHECK_ORDER), -1).any(dim=1).nonzero()[0])
     key, step = _CHECK_ORDER[k], int(history.steps[first_row + t])
     bad_seeds = [seeds[i] for i in bad[t, k].nonzero().flatten().tolist()] if bad.dim() == 3 else None
     value = rows[t, k][bad[t, k]].flatten()[0].item()
     net = "D" if key.startswith("d_") else "G"
-    fixes = [f"lower the learning rates (lr_d={config.lr_d:g}, lr_g={config.lr_g:g}; try a tenth)"]
-    if net == "D" and not (config.gp_weight or config.r1_weight):
-        fixes.append("penalise D's gradients (gp_weight=10 or r1_weight=1)")
-    if config.loss in ("wasserstein", "hinge") and config.clip_value is None and not config.gp_weight:
-        fixes.append(f"constrain the {config.loss} critic (gp_weight=10 or clip_value=0.01)")
-    if config.amp != "off":
-        fixes.append("train in float32 (amp='off')")
+    fixes = _fixes(config, net)
     return TrainingDiverged(
         f"training diverged at step {step}: {_WHAT[key]} ({key}) became {value}"
         + (f" for seed(s) {bad_seeds}" if bad_seeds else "")
@@ -227,10 +247,61 @@ def _divergence(history: History, first_row: int, config: TrainConfig, seeds: li
         step, key, bad_seeds)
 
 
+def _fixes(config: TrainConfig, net: str) -> list[str]:
+    fixes = [f"lower the learning rates (lr_d={config.lr_d:g}, lr_g={config.lr_g:g}; try a tenth)"]
+    if net == "D" and not (config.gp_weight or config.r1_weight):
+        fixes.append("penalise D's gradients (gp_weight=10 or r1_weight=1)")
+    if config.loss in ("wasserstein", "hinge") and config.clip_value is None and not config.gp_weight:
+        fixes.append(f"constrain the {config.loss} critic (gp_weight=10 or clip_value=0.01)")
+    if config.amp != "off":
+        fixes.append("train in float32 (amp='off')")
+    return fixes
+
+
+def _explosion(history: History, first_row: int, config: TrainConfig, seeds: list[int]) -> TrainingDiverged | None:
+    """The :class:`TrainingDiverged` for records grown by orders of magnitude (:func:`~gancourse.health.explosion`)."""
+    found = explosion(history, since=first_row)
+    if not found.exploding.any():
+        return None
+    i = int(found.exploding.nonzero()[0])
+    key, step = found.keys[i], int(found.step[i])
+    bad_seeds = [seeds[s] for s in found.exploding.nonzero().flatten().tolist()] if len(found.exploding) > 1 else None
+    net = "D" if key.startswith("d_") else "G"
+    fixes = _fixes(config, net) + ["check the data's scale (values of order 1)"]
+    return TrainingDiverged(
+        f"training is diverging at step {step}: "
+        + explosion_message(key, float(found.peak[i]), float(found.start[i]), step, EXPLODE_ROWS)
+        + (f", for seed(s) {bad_seeds}" if bad_seeds else "")
+        + ". Nothing is NaN yet, but weights thrown that far make the rest of the run meaningless, so it was "
+          "stopped. Try: " + "; ".join(fixes) + ".",
+        step, key, bad_seeds)
+
+
+def _load_net(model: nn.Module, state: dict, name: str, path) -> None:
+    """``model.load_state_dict(state)``, or a ``ValueError`` that says which layers differ from the checkpoint's."""
+    own = model.state_dict()
+    resized = [f"{k} is {tuple(own[k].shape)} here but {tuple(state[k].shape)} in the checkpoint"
+               for k in own if k in state and tuple(state[k].shape) != tuple(own[k].shape)]
+    missing = [k for k in own if k not in state]
+    extra = [k for k in state if k not in own]
+    problems = ([f"the checkpoint has no {', '.join(missing[:3])}"] if missing else []) \
+        + ([f"this {name} has no {', '.join(extra[:3])}"] if extra else []) + resized
+    if problems:
+        more = f" (and {len(problems) - 3} more differences)" if len(problems) > 3 else ""
+        raise ValueError(f"cannot resume from {path}: {name} is not built like the checkpointed {name}: "
+                         f"{'; '.join(problems[:3])}{more}. Build {name} exactly as the run that saved it did "
+                         f"(same class and sizes, e.g. width and depth), or train from scratch")
+    model.load_state_dict(state)
+
+
 def _resume(path, G, D, opt_g, opt_d, rng: Randomness, history: History, config: TrainConfig) -> int:
     # on the CPU: load_state_dict copies into the nets' and optimizers' own devices, and the
     # history and generator states belong on the host
-    state = load_checkpoint(path, map_location="cpu")
+    state = load_checkpoint(path, map_location="cpu", required=CHECKPOINT_KEYS)
+    if int(state["step"]) > config.steps:
+        raise ValueError(f"cannot resume from {path}: it holds {int(state['step'])} steps done, more than "
+                         f"TrainConfig.steps={config.steps}; set steps >= {int(state['step'])} (steps="
+                         f"{int(state['step'])} loads the run without training further)")
     changed = [f.name for f in fields(TrainConfig) if f.name not in _RESUMABLE_CHANGES
                and state["config"][f.name] != getattr(config, f.name)]
     if config.instance_noise and config.instance_noise_anneal is None and state["config"]["steps"] != config.steps:
@@ -238,13 +309,169 @@ def _resume(path, G, D, opt_g, opt_d, rng: Randomness, history: History, config:
     if changed:
         raise ValueError(f"cannot resume from {path}: the config differs in {changed}; only "
                          f"{', '.join(_RESUMABLE_CHANGES)} may change for the run to continue exactly")
-    G.load_state_dict(state["G"])
-    D.load_state_dict(state["D"])
+    _load_net(G, state["G"], "G", path)
+    _load_net(D, state["D"], "D", path)
     opt_g.load_state_dict(state["opt_g"])
     opt_d.load_state_dict(state["opt_d"])
     rng.load_state_dict(state["rng"])
     history.load_state_dict(state["history"])
     return int(state["step"])
+
+
+class Run:
+    """A training run that advances in chunks: :func:`train` builds one and advances it to ``config.steps``.
+
+    Chapter 00's playground advances a run a few steps per widget callback, so that a Pause
+    click gets through between chunks (a loop that runs in one cell blocks widget events).
+    ``advance(n)`` continues exactly where the previous call stopped: any split of the steps
+    into chunks gives the numbers of one uninterrupted run. The arguments are those of
+    :func:`train`; ``G``, ``D``, ``opt_g``, ``opt_d``, ``history`` and ``step`` (G steps done)
+    are the run's state.
+    """
+
+    def __init__(self, G: nn.Module, D: nn.Module, data: Tensor | SampleReal, config: TrainConfig,
+                 callback: Callable[[int, History, nn.Module, nn.Module], None] | None = None,
+                 resume_from: str | Path | None = None, device: torch.device | str | None = None,
+                 seeds: Sequence[int] | None = None) -> None:
+        if not isinstance(config, TrainConfig):
+            raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}"
+                            + (": build one with TrainConfig(**your_dict)" if isinstance(config, dict) else ""))
+        device = torch.device(device) if device is not None else default_device()
+        validation.check_device(device)
+        validation.check_callback(callback)
+        S = n_models(G, D)
+        data = validation.check_train_data(data)
+        validation.check_models_fit(G, D, data, config, S)
+        seeds = list(seeds) if seeds is not None else [config.seed + s for s in range(S)]
+        if len(seeds) != S:
+            raise ValueError(f"got {len(seeds)} seeds for models holding {S}; pass one seed per stacked model")
+        conv = any(isinstance(m, nn.modules.conv._ConvNd) for m in (*G.modules(), *D.modules()))
+        memory_format = (torch.channels_last if (conv if config.channels_last is None else config.channels_last)
+                         else torch.contiguous_format)
+        G.to(device, memory_format=memory_format).train()
+        D.to(device, memory_format=memory_format).train()
+        if isinstance(data, Tensor):
+            data = data.to(device)
+            if data.dim() == 4:
+                data = data.contiguous(memory_format=memory_format)
+        elif not callable(data):
+            raise TypeError(f"data must be a tensor of samples or a function sample_real(n, generator), "
+                            f"got {type(data)}")
+        z_dim = config.z_dim or getattr(G, "z_dim", None)
+        if z_dim is None:
+            raise ValueError("G has no z_dim attribute; set TrainConfig.z_dim")
+        opt_d = make_optimizer(D.parameters(), config.lr_d, config.betas)
+        opt_g = make_optimizer(G.parameters(), config.lr_g, config.betas)
+        rng = Randomness(seeds, device)
+        history = History(flush_every=config.log_every)
+        start = 0 if resume_from is None else _resume(resume_from, G, D, opt_g, opt_d, rng, history, config)
+        self.G, self.D, self.data, self.config, self.callback = G, D, data, config, callback
+        self.opt_g, self.opt_d, self.rng, self.history, self.seeds = opt_g, opt_d, rng, history, seeds
+        self.z_dim, self.step, self.start = z_dim, start, start
+        self._checked = len(history)
+        self.device, self._mflop = device, None
+        self._bar = progress_bar(config.steps, initial=start, desc="training", unit="step",
+                                 disable=not config.progress)
+
+    def _work(self) -> float:
+        """The MFLOP of one step's forward passes (measured once), from which the thread count is chosen."""
+        if self._mflop is None:
+            config, S = self.config, n_models(self.G, self.D)
+            z_shape = (S, config.batch_size * config.pack, self.z_dim)
+            z_shape = z_shape[1:] if S == 1 else z_shape
+            z = torch.zeros(z_shape, device=next(self.G.parameters()).device)
+            self._mflop = threads.gan_mflop(self.G, self.D, z, lambda x: pack(x, config.pack, 1 if S == 1 else 2)
+                                            if config.pack > 1 else x)
+        return self._mflop
+
+    def _draw(self) -> tuple[Tensor, Tensor]:
+        n = self.config.batch_size * self.config.pack  # D judges batch_size packs of `pack` samples
+        return self.rng.real(self.data, n), self.rng.z(n, self.z_dim)  # (n, ...), (n, z_dim); (S, n, ...) stacked
+
+    def advance(self, n_steps: int) -> int:
+        """Train ``n_steps`` more G steps (each after ``n_critic`` D steps); returns the G steps done in all.
+
+        The history is flushed (and checked for NaN/Inf, and ``callback`` called) every
+        ``log_every`` steps, at ``config.steps`` and at the end of the chunk. Raises
+        :class:`TrainingDiverged` at the first flush after a NaN/Inf, after ``callback``
+        has seen that flush. A run may go on past ``config.steps``.
+        """
+        if not isinstance(n_steps, int) or isinstance(n_steps, bool) or n_steps < 0:
+            raise ValueError(f"n_steps must be an int >= 0, got {n_steps!r}")
+        with threads.for_work(self._work, self.device):  # one thread for 2-D GANs on a CPU (gancourse.threads)
+            return self._advance(n_steps)
+
+    def _advance(self, n_steps: int) -> int:
+        """:meth:`advance` within its thread setting."""
+        G, D, config, rng, draw = self.G, self.D, self.config, self.rng, self._draw
+        end = self.step + n_steps
+        for step in range(self.step, end):
+            n = config.batch_size * config.pack
+            anneal = config.instance_noise_anneal or config.steps
+            noise_std = instance_noise_std(step, config.instance_noise, anneal) if config.instance_noise else 0.0
+            for _ in range(config.n_critic):
+                # (1) Update D: maximize log D(x) + log(1 - D(G(z)))
+                d_stats = d_step(G, D, self.opt_d, *draw(), config, rng, noise_std)
+            # (2) Update G: maximize log D(G(z)), against D itself or D unrolled k steps ahead
+            z = rng.z(n, self.z_dim)
+            if config.unrolled_steps:
+                g_stats = unrolled_g_step(G, D, self.opt_g, self.opt_d, z, draw, config, rng, noise_std)
+            else:
+                g_stats = g_step(G, D, self.opt_g, z, config, rng, noise_std)
+            self.history.record(step, **d_stats._asdict(), **g_stats._asdict())
+
+            done = self.step = step + 1
+            save = config.checkpoint_every is not None and (done % config.checkpoint_every == 0
+                                                            or done == config.steps)
+            if done % config.log_every == 0 or done == config.steps or done == end or save:
+                self._flush(done)
+            if save:
+                save_checkpoint(config.checkpoint_path, {
+                    "G": G.state_dict(), "D": D.state_dict(), "opt_g": self.opt_g.state_dict(),
+                    "opt_d": self.opt_d.state_dict(), "rng": rng.state_dict(), "step": done,
+                    "history": self.history.state_dict(), "config": config.to_dict()})
+        return self.step
+
+    def _flush(self, done: int) -> None:
+        history = self.history
+        history.flush()  # the one host sync, every log_every steps
+        diverged = _divergence(history, self._checked, self.config, self.seeds)
+        self._checked = len(history)
+        self._bar.update(done - self._bar.n)
+        self._bar.set_postfix({k: f"{history[k][-1].mean():.3g}" for k in ("d_loss", "g_loss", "d_real", "d_fake")},
+                              refresh=False)
+        # the callback sees the rows with the NaN first, so that a live monitor can name the symptom
+        if self.callback is not None:
+            self.callback(done, history, self.G, self.D)
+        if diverged is not None:
+            self._bar.close()
+            raise diverged
+
+    def reconfigure(self, config: TrainConfig) -> None:
+        """Go on with ``config`` from the next step, e.g. a lower ``lr_d`` set while the playground plays.
+
+        The learning rates and betas go into the optimizers (their moments are kept). Fields that
+        fix a shape or a random stream (``pack``, ``z_dim``, ``seed``, ``log_every``, ``channels_last``)
+        cannot change in a running run: build a new one.
+        """
+        if not isinstance(config, TrainConfig):
+            raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
+        fixed = [name for name in ("pack", "z_dim", "seed", "log_every", "channels_last")
+                 if getattr(config, name) != getattr(self.config, name)]
+        if fixed:
+            raise ValueError(f"cannot change {', '.join(fixed)} of a running run; start a new run with them")
+        for opt, lr in ((self.opt_d, config.lr_d), (self.opt_g, config.lr_g)):
+            for group in opt.param_groups:
+                group["lr"], group["betas"] = lr, config.betas
+        self.config = config
+
+    def result(self) -> TrainResult:
+        """The nets, the optimizers and the record, as :func:`train` returns them."""
+        return TrainResult(self.G, self.D, self.history, self.opt_g, self.opt_d, self.step)
+
+    def close(self) -> None:
+        """Close the progress bar."""
+        self._bar.close()
 
 
 def train(G: nn.Module, D: nn.Module, data: Tensor | SampleReal, config: TrainConfig,
@@ -261,74 +488,22 @@ def train(G: nn.Module, D: nn.Module, data: Tensor | SampleReal, config: TrainCo
     exactly (same numbers as an uninterrupted run). For stacked models (``n_models=S``)
     seed ``s`` draws from ``seeds[s]`` (default ``config.seed + s``). Raises
     :class:`TrainingDiverged` at the first flush after a NaN/Inf, after ``callback`` has seen
-    that flush (so a :class:`~gancourse.health.HealthMonitor` can report the divergence).
+    that flush (so a :class:`~gancourse.health.HealthMonitor` can report the divergence), and
+    likewise when D's loss or a gradient norm has grown by orders of magnitude without NaN
+    (:func:`~gancourse.health.explosion`, "diverging"). The loop itself is :meth:`Run.advance`.
+
+    Inputs are checked first (:mod:`gancourse.validation`): the data (empty, bytes, NaN, [0, 255]
+    images, an absurd scale), whether data, G and D fit together, the sampler's and the
+    callback's signatures, the device. On a CPU the run uses the threads
+    :func:`gancourse.threads.for_work` picks for the nets' size (one for 2-D GANs), restored
+    afterwards; a thread count the user chose wins.
     """
-    device = torch.device(device) if device is not None else default_device()
-    S = n_models(G, D)
-    seeds = list(seeds) if seeds is not None else [config.seed + s for s in range(S)]
-    if len(seeds) != S:
-        raise ValueError(f"got {len(seeds)} seeds for models holding {S}; pass one seed per stacked model")
-    conv = any(isinstance(m, nn.modules.conv._ConvNd) for m in (*G.modules(), *D.modules()))
-    memory_format = (torch.channels_last if (conv if config.channels_last is None else config.channels_last)
-                     else torch.contiguous_format)
-    G.to(device, memory_format=memory_format).train()
-    D.to(device, memory_format=memory_format).train()
-    if isinstance(data, Tensor):
-        data = data.to(device)
-        if data.dim() == 4:
-            data = data.contiguous(memory_format=memory_format)
-    elif not callable(data):
-        raise TypeError(f"data must be a tensor of samples or a function sample_real(n, generator), got {type(data)}")
-    z_dim = config.z_dim or getattr(G, "z_dim", None)
-    if z_dim is None:
-        raise ValueError("G has no z_dim attribute; set TrainConfig.z_dim")
-    opt_d = make_optimizer(D.parameters(), config.lr_d, config.betas)
-    opt_g = make_optimizer(G.parameters(), config.lr_g, config.betas)
-    rng = Randomness(seeds, device)
-    history = History(flush_every=config.log_every)
-    start = 0 if resume_from is None else _resume(resume_from, G, D, opt_g, opt_d, rng, history, config)
-    n = config.batch_size * config.pack  # samples per batch: D judges batch_size packs of `pack` samples
-
-    def draw() -> tuple[Tensor, Tensor]:
-        return rng.real(data, n), rng.z(n, z_dim)  # (n, ...), (n, z_dim); (S, n, ...) for stacked seeds
-
-    anneal = config.instance_noise_anneal or config.steps
-    checked = len(history)
-    bar = tqdm(total=config.steps, initial=start, disable=not config.progress, desc="training", unit="step")
-    for step in range(start, config.steps):
-        noise_std = instance_noise_std(step, config.instance_noise, anneal) if config.instance_noise else 0.0
-        for _ in range(config.n_critic):
-            # (1) Update D: maximize log D(x) + log(1 - D(G(z)))
-            d_stats = d_step(G, D, opt_d, *draw(), config, rng, noise_std)
-        # (2) Update G: maximize log D(G(z)), against D itself or D unrolled k steps ahead
-        z = rng.z(n, z_dim)
-        if config.unrolled_steps:
-            g_stats = unrolled_g_step(G, D, opt_g, opt_d, z, draw, config, rng, noise_std)
-        else:
-            g_stats = g_step(G, D, opt_g, z, config, rng, noise_std)
-        history.record(step, **d_stats._asdict(), **g_stats._asdict())
-
-        done = step + 1
-        save = config.checkpoint_every is not None and (done % config.checkpoint_every == 0 or done == config.steps)
-        if done % config.log_every == 0 or done == config.steps or save:
-            history.flush()  # the one host sync, every log_every steps
-            diverged = _divergence(history, checked, config, seeds)
-            checked = len(history)
-            bar.update(done - bar.n)
-            bar.set_postfix({k: f"{history[k][-1].mean():.3g}" for k in ("d_loss", "g_loss", "d_real", "d_fake")},
-                            refresh=False)
-            # the callback sees the rows with the NaN first, so that a live monitor can name the symptom
-            if callback is not None:
-                callback(done, history, G, D)
-            if diverged is not None:
-                bar.close()
-                raise diverged
-        if save:
-            save_checkpoint(config.checkpoint_path, {
-                "G": G.state_dict(), "D": D.state_dict(), "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
-                "rng": rng.state_dict(), "step": done, "history": history.state_dict(), "config": config.to_dict()})
-    bar.close()
-    return TrainResult(G, D, history, opt_g, opt_d, max(start, config.steps))
+    run = Run(G, D, data, config, callback, resume_from, device, seeds)
+    try:
+        run.advance(max(config.steps - run.step, 0))
+    finally:
+        run.close()
+    return run.result()
 
 
 def train_seeds(seeds: Sequence[int], make_G: Callable[[], nn.Module], make_D: Callable[[], nn.Module],

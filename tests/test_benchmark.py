@@ -20,9 +20,10 @@ def test_the_benchmark_runs_and_prints_its_figures(capsys):
     names = {line.split(":", 1)[0] for line in lines}
     for name in ("batched_seeds_speedup", "plain_loop_batched_seeds_speedup", "dcgan_cpu_speedup_vs_reference",
                  "dcgan_cpu_speedup_vs_reference_in_memory", "dcgan_engine_images_per_s",
-                 "dcgan_reference_images_per_s", "load_average_after"):
+                 "dcgan_reference_images_per_s", "load_average_after", "busy_machine_slowdown", "busy_machine_threads"):
         assert name in names
-    assert float(dict(line.split(": ", 1) for line in lines)["batched_seeds_speedup"]) > 0
+    figures = dict(line.split(": ", 1) for line in lines)
+    assert float(figures["batched_seeds_speedup"]) > 0 and float(figures["busy_machine_slowdown"]) > 0
     assert capsys.readouterr().out.count("\n") == len(lines)
 
 

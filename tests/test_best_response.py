@@ -33,16 +33,19 @@ def naive_g_against_frozen_d(G, D, steps, batch_size, lr, seed):
     """The same run written out: Adam on -log D(G(z)) with z drawn from torch.Generator(seed)."""
     generator = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(G.parameters(), lr=lr, betas=(0.5, 0.999))
-    spreads = []
+    spreads, g_losses, d_fakes = [], [], []
     for _ in range(steps):
         z = torch.randn(batch_size, G.z_dim, generator=generator)
         loss = F.softplus(-D(G(z))).mean()
         opt.zero_grad()
         loss.backward()
         opt.step()
+        g_losses.append(loss.detach())  # G's loss before its step, as the training loop records it
         with torch.no_grad():
-            spreads.append(mean_pairwise_distance(G(z)))
-    return torch.stack(spreads)
+            x_fake = G(z)
+            spreads.append(torch.cdist(x_fake, x_fake).sum() / (batch_size * (batch_size - 1)))
+            d_fakes.append(torch.sigmoid(D(x_fake)).mean())  # D(G(z)) after the step: a probability
+    return torch.stack(spreads), torch.stack(g_losses), torch.stack(d_fakes)
 
 
 def test_g_against_frozen_d_matches_a_naive_loop_and_leaves_d_alone():
@@ -52,10 +55,13 @@ def test_g_against_frozen_d_matches_a_naive_loop_and_leaves_d_alone():
     G_ref.load_state_dict(G.state_dict())
     D_before = {k: v.clone() for k, v in D.state_dict().items()}
     result = train_g_against_frozen_d(G, D, _config(steps=6), seeds=[3], device=CPU)
-    spreads = naive_g_against_frozen_d(G_ref, D, steps=6, batch_size=16, lr=1e-2, seed=3)
+    spreads, g_losses, d_fakes = naive_g_against_frozen_d(G_ref, D, steps=6, batch_size=16, lr=1e-2, seed=3)
     for p, p_ref in zip(result.G.parameters(), G_ref.parameters(), strict=True):
         assert_close(p, p_ref, rtol=1e-4, atol=1e-5)
     assert_close(result.history["spread"], spreads, rtol=1e-4, atol=1e-5)
+    assert_close(result.history["g_loss"], g_losses, rtol=1e-4, atol=1e-6)
+    assert_close(result.history["d_fake"], d_fakes, rtol=1e-4, atol=1e-6)
+    assert ((result.history["d_fake"] > 0) & (result.history["d_fake"] < 1)).all()
     for k, v in D.state_dict().items():
         assert torch.equal(v, D_before[k]), f"D's {k} changed"
 
@@ -100,6 +106,7 @@ def test_stacked_seeds_train_as_if_alone():
         alone = train_g_against_frozen_d(g, d, _config(), seeds=[s], device=CPU)
         for p, p_alone in zip(stacked.G.unstack(i).parameters(), alone.G.parameters(), strict=True):
             assert_close(p, p_alone, rtol=1e-4, atol=1e-5)
-        assert_close(stacked.history["spread"][:, i], alone.history["spread"], rtol=1e-4, atol=1e-5)
+        for key in ("spread", "g_loss", "d_fake"):
+            assert_close(stacked.history[key][:, i], alone.history[key], rtol=1e-4, atol=1e-5)
     with pytest.raises(ValueError, match="one seed per stacked model"):
         train_g_against_frozen_d(G, D, _config(), seeds=[1], device=CPU)

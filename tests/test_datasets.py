@@ -1,4 +1,5 @@
 import gzip
+import math
 import shutil
 from pathlib import Path
 
@@ -107,3 +108,34 @@ def test_the_real_fashion_mnist_splits():
     assert images.shape == (10_000, 1, 28, 28) and labels.shape == (10_000,)
     assert torch.bincount(labels).tolist() == [1000] * 10
     assert -1.0 <= images.min() < images.max() <= 1.0
+
+
+def test_ring_takes_its_radius_and_number_of_modes():
+    ring = datasets.ring(radius=2.0, n_modes=5, std=0.02)
+    assert ring.centers.shape == (5, 2) and ring.std == 0.02 and ring.centers.dtype == torch.float32
+    k = torch.arange(5, dtype=torch.float64)
+    by_hand = 2.0 * torch.stack([torch.cos(2 * math.pi * k / 5), torch.sin(2 * math.pi * k / 5)], dim=1)
+    torch.testing.assert_close(ring.centers, by_hand.float())
+    torch.testing.assert_close(ring.centers[0], torch.tensor([2.0, 0.0]))  # mode 0 on the x axis
+
+
+def test_sample_puts_points_on_the_device_asked_for():
+    ring = datasets.ring()
+    on_meta = ring.sample(7, device="meta")  # no data, only the device: shows where the tensor would live
+    assert on_meta.device.type == "meta" and on_meta.shape == (7, 2)
+    explicit = ring.sample(7, torch.Generator().manual_seed(3), device="cpu")
+    assert explicit.device.type == "cpu"
+    assert torch.equal(explicit, ring.sample(7, torch.Generator().manual_seed(3)))  # the generator's device
+    assert ring.sample(0).shape == (0, 2)
+
+
+def test_data_root_is_gancourse_data_if_set_else_the_repository_data_folder(monkeypatch, tmp_path):
+    (tmp_path / "elsewhere").mkdir()  # a missing folder is refused (tests/test_bad_inputs.py)
+    monkeypatch.setenv(datasets.DATA_ENV, str(tmp_path / "elsewhere"))
+    assert datasets.data_root() == tmp_path / "elsewhere"
+    assert datasets.find_fashion_mnist(debian_dir=tmp_path / "nowhere") == "missing"  # looks there, finds nothing
+    monkeypatch.setenv(datasets.DATA_ENV, "")
+    repo = Path(__file__).resolve().parents[1]  # the repository: tests/ sits beside gancourse/ and data/
+    assert datasets.data_root() == repo / "data"
+    monkeypatch.delenv(datasets.DATA_ENV)
+    assert datasets.data_root() == repo / "data"

@@ -212,3 +212,69 @@ def test_generator_motion_leaves_batch_norm_statistics_alone():
     motion = diagnostics.generator_motion(G, nn.Linear(2, 1), torch.randn(16, 2))
     assert motion.shape == (16, 2) and motion.abs().sum() > 0
     torch.testing.assert_close(G.state_dict(), before)
+
+
+# ---------------------------------------------------------------- per-sample gradient norms
+
+
+def _naive_per_sample_rms(net, x, weights, n=None):
+    """RMS over samples i of ||d net(x)[i] / dW||, one autograd call per sample (the definition)."""
+    logits = net(x)
+    n = n or x.shape[-2]
+    rows = []
+    for i in range(n):
+        grads = torch.autograd.grad(logits[..., i, 0].sum(), weights, retain_graph=True)
+        rows.append(torch.stack([g.flatten(1).norm(dim=1) if g.dim() == 3 else g.norm() for g in grads]))
+    return torch.stack(rows).square().mean(dim=0).sqrt()  # (L,) or (L, S)
+
+
+def test_per_sample_grad_norms_match_one_backward_per_sample():
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(3, 5), nn.Tanh(), nn.Linear(5, 4), nn.LeakyReLU(0.2), nn.Linear(4, 1))
+    x = torch.randn(7, 3)
+    norms = diagnostics.per_sample_grad_norms(net, x)
+    expected = _naive_per_sample_rms(net, x, [net[0].weight, net[2].weight, net[4].weight])
+    torch.testing.assert_close(torch.stack([norms["0"], norms["2"], norms["4"]]), expected)
+    # each sample's own gradient is at least as large as the gradient of the batch mean, per layer
+    mean_norms = diagnostics.grad_norms_of(net(x).mean(), net, weights_only=True)
+    assert all(norms[k] >= mean_norms[k] - 1e-7 for k in norms)
+
+
+def test_per_sample_grad_norms_of_stacked_seeds_and_of_a_batch_norm_stack():
+    from gancourse import saturation
+
+    torch.manual_seed(1)
+    stack = saturation.deep_stack(depth=3, width=6, activation="sigmoid", n_models=2)
+    x = torch.randn(2, 9, 6)
+    weights = [m.weight for m in stack if hasattr(m, "weight")]
+    norms = diagnostics.per_sample_grad_norms(stack, x)
+    torch.testing.assert_close(torch.stack([norms[str(i)] for i in (0, 2, 4, 6)]),
+                               _naive_per_sample_rms(stack, x, weights))
+    # batch norm couples the samples: the first n_samples logits are differentiated through the whole batch
+    bn = saturation.deep_stack(depth=2, width=5, activation="tanh", norm="batch", n_models=2)
+    x = torch.randn(2, 8, 5)
+    weights = [m.weight for m in bn if type(m).__name__ == "StackedLinear"]
+    norms = diagnostics.per_sample_grad_norms(bn, x, n_samples=3)
+    torch.testing.assert_close(torch.stack([norms[str(i)] for i in (0, 3, 6)]),
+                               _naive_per_sample_rms(bn, x, weights, n=3))
+    with pytest.raises(ValueError, match="n_samples"):
+        diagnostics.per_sample_grad_norms(bn, x, n_samples=0)
+
+
+def test_backprop_signals_are_each_samples_input_and_output_gradient():
+    torch.manual_seed(2)
+    net = nn.Sequential(nn.Linear(2, 4), nn.Sigmoid(), nn.Linear(4, 1))
+    x = torch.randn(5, 2)
+    logits, signals = diagnostics.backprop_signals(net, x)
+    torch.testing.assert_close(logits, net(x).detach())
+    a0, delta0 = signals["0"]
+    torch.testing.assert_close(a0, x)
+    for i in range(5):  # sample i alone: its logit's gradient w.r.t. its own first-layer output
+        h = net[0](x[i : i + 1]).detach().requires_grad_(True)
+        (expected,) = torch.autograd.grad(net[2](net[1](h)).sum(), h)
+        torch.testing.assert_close(delta0[i : i + 1], expected)
+    torch.testing.assert_close(signals["2"][1], torch.ones(5, 1))  # d logit / d logit
+    with pytest.raises(ValueError, match="couples the samples"):
+        diagnostics.backprop_signals(nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3), nn.Linear(3, 1)), x)
+    with pytest.raises(ValueError, match="one logit per sample"):
+        diagnostics.per_sample_grad_norms(nn.Linear(2, 3), x)

@@ -179,6 +179,33 @@ def test_bad_input_raises_with_a_helpful_message():
         games.alternating_gda(games.bilinear_field, torch.zeros(4, 2), 0.1, steps=-1)
     with pytest.raises(ValueError, match="widen the grid"):
         games.to_masses(torch.zeros(5))
+    with pytest.raises(ValueError, match="step size h must be a finite number > 0"):
+        games.simultaneous_gda(games.bilinear_field, torch.zeros(4, 2), -0.1, steps=2)
+    with pytest.raises(ValueError, match="step size h"):
+        games.alternating_gda(games.bilinear_field, torch.zeros(2, 2), torch.tensor([0.1, float("nan")]), steps=2)
+    with pytest.raises(ValueError, match="gamma must be >= 0"):
+        games.dirac_gan_field(torch.zeros(2), gamma=-1.0)
+    with pytest.raises(ValueError, match="gamma must be >= 0"):
+        games.bilinear_field(torch.zeros(2, 2), gamma=torch.tensor([0.5, -0.5]))
+
+
+def test_penalised_bilinear_field_is_the_gradient_of_its_value_and_damps_at_the_predicted_rate():
+    w = torch.randn(4, 2, dtype=F64, generator=torch.Generator().manual_seed(1))
+    penalised = lambda s: games.bilinear_value(s) - 0.6 / 2 * s[1] ** 2  # y maximises x y - gamma/2 y^2
+    assert_close(games.bilinear_field(w, gamma=0.6), games.descent_ascent_field(penalised, w))
+    assert_close(games.bilinear_field(w, gamma=0.0), games.bilinear_field(w))
+    # the Jacobian [[0, -1], [1, -gamma]] has eigenvalues (-gamma +- sqrt(gamma^2 - 4)) / 2
+    for gamma in (0.5, 1.0, 3.0):
+        jac = torch.func.jacrev(games.bilinear_field)(torch.zeros(2, dtype=F64), gamma)
+        eig = torch.linalg.eigvals(jac)
+        root = torch.sqrt(torch.tensor(gamma**2 - 4, dtype=torch.complex128))
+        expected = torch.stack([(-gamma + root) / 2, (-gamma - root) / 2])
+        assert_close(sorted(eig.tolist(), key=lambda z: (z.real, z.imag)),
+                     sorted(expected.tolist(), key=lambda z: (z.real, z.imag)))
+    # small steps follow the damped flow: the distance falls like exp(-gamma t h / 2) for gamma < 2
+    path = games.simultaneous_gda(lambda s: games.bilinear_field(s, 1.0), torch.tensor([1.0, 0.0], dtype=F64),
+                                  1e-3, steps=4000)
+    assert 0.7 < path[-1].norm().item() / math.exp(-0.5 * 4.0) < 1.5  # measured: 1.19 (the rotation adds a wobble)
 
 
 def test_plots_draw_the_given_paths():
@@ -191,3 +218,69 @@ def test_plots_draw_the_given_paths():
     fig2 = vf.plot_curves(torch.arange(11), {"radius": path.norm(dim=-1)}, logy=True)
     assert fig2.axes[0].get_yscale() == "log"
     plt.close("all")
+
+
+def test_plot_curves_draws_median_and_min_max_band_and_every_reference_column():
+    x = torch.arange(5, dtype=F64)
+    runs = torch.stack([x, 2 * x, 4 * x], dim=1)  # (T, B) = (5, 3): median 2x, band [x, 4x]
+    references = {"closed form": torch.stack([x + 1, x + 2], dim=1), "bound": 3 * x}
+    fig = vf.plot_curves(x, {"runs": runs, "single": x.square()}, references=references, xlabel="t", ylabel="r",
+                         title="radius")
+    ax = fig.axes[0]
+    lines = ax.get_lines()
+    assert_close(torch.tensor(lines[0].get_ydata()), 2 * x)  # the median over the batch
+    assert_close(torch.tensor(lines[1].get_ydata()), x.square())
+    (band,) = ax.collections  # one band: only the batched curve has one
+    vertices = torch.tensor(band.get_paths()[0].vertices)
+    assert_close(vertices[:, 1].min(), torch.tensor(0.0, dtype=F64))
+    assert_close(vertices[:, 1].max(), 4 * x.max())
+    inside = vertices[(vertices[:, 0] == 2.0)][:, 1]  # at x = 2 the band spans [2, 8]
+    assert_close(torch.stack([inside.min(), inside.max()]), torch.tensor([2.0, 8.0], dtype=F64))
+    dashed = [line for line in lines if line.get_linestyle() == "--"]
+    dotted = [line for line in lines if line.get_linestyle() == ":"]
+    assert [line.get_ydata().tolist() for line in dashed] == [(x + 1).tolist(), (x + 2).tolist()]
+    assert [line.get_ydata().tolist() for line in dotted] == [(3 * x).tolist()]
+    assert all(line.get_color() == "black" for line in dashed + dotted)
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["runs", "single", "closed form", "bound"]  # each reference named once
+    assert (ax.get_xlabel(), ax.get_ylabel(), ax.get_title(), ax.get_yscale()) == ("t", "r", "radius", "linear")
+    with pytest.raises(ValueError, match="'runs' has 4 points but x has 5"):
+        vf.plot_curves(x, {"runs": runs[:4]})
+    plt.close("all")
+
+
+def test_plot_discriminator_1d_draws_both_densities_d_star_and_the_numeric_maximiser_every_k_points():
+    x = torch.linspace(-2, 2, 9, dtype=F64)
+    pdf_data, pdf_g = torch.exp(-(x - 1).square()), torch.exp(-(x + 1).square())
+    d_star = pdf_data / (pdf_data + pdf_g)
+    fig = vf.plot_discriminator_1d(x, pdf_data, pdf_g, d_star, d_numeric=d_star + 0.01, marker_every=4, title="D*")
+    density_ax, d_ax = fig.axes
+    fills = density_ax.collections
+    assert len(fills) == 2
+    for fill, pdf in zip(fills, (pdf_data, pdf_g), strict=True):  # the top edge of each filled area is its pdf
+        top = torch.tensor(fill.get_paths()[0].vertices)
+        for xi, p in zip(x.tolist(), pdf.tolist(), strict=True):
+            assert top[top[:, 0] == xi][:, 1].max().item() == pytest.approx(p)
+    curve, dots, half = d_ax.get_lines()
+    assert_close(torch.tensor(curve.get_ydata()), d_star)
+    assert_close(torch.tensor(dots.get_xdata()), x[::4])  # x = -2, 0, 2
+    assert_close(torch.tensor(dots.get_ydata()), d_star[::4] + 0.01)
+    assert dots.get_marker() == "o" and dots.get_linestyle() == "None"
+    assert list(half.get_ydata()) == [0.5, 0.5]
+    assert d_ax.get_ylim() == (-0.02, 1.02) and density_ax.get_title() == "D*"
+    assert len(d_ax.get_legend().get_texts()) == 4  # p_data, p_g, D*, numerical max
+    fig = vf.plot_discriminator_1d(x, pdf_data, pdf_g, d_star)
+    assert len(fig.axes[1].get_lines()) == 2  # no dots without d_numeric
+    plt.close("all")
+
+
+def test_step_growth_is_the_closed_form_on_the_bilinear_game():
+    for h in (0.05, 0.3, 1.0):
+        assert games.step_growth(games.bilinear_field, h) == pytest.approx(math.sqrt(1 + h**2), rel=1e-12)
+        assert games.step_growth(games.bilinear_field, h, "alternating") == pytest.approx(1.0, rel=1e-12)
+    # Dirac-GAN: near (0, 0) the field is the bilinear one at half speed (f'(0) = 1/2)
+    assert games.step_growth(games.dirac_gan_field, 0.2) == pytest.approx(math.sqrt(1 + 0.1**2), rel=1e-12)
+    # with R1 (gamma = 1) the simultaneous step matrix I + hJ, J = [[0, -1/2], [1/2, -1]], has a double eigenvalue
+    assert games.step_growth(lambda w: games.dirac_gan_field(w, 1.0), 0.1) == pytest.approx(1 - 0.05, rel=1e-6)
+    with pytest.raises(ValueError, match="scheme"):
+        games.step_growth(games.bilinear_field, 0.1, "extragradient")

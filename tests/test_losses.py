@@ -44,8 +44,10 @@ def test_one_sided_label_smoothing_changes_only_the_real_target():
     diff_smooth = losses.d_minimax_loss(real, other_fake, 0.9) - losses.d_minimax_loss(real, fake, 0.9)
     diff_plain = losses.d_minimax_loss(real, other_fake) - losses.d_minimax_loss(real, fake)
     assert_close(diff_smooth, diff_plain)
-    with pytest.raises(ValueError, match="real_label"):
-        losses.d_minimax_loss(real, fake, real_label=1.5)
+    for bad in (1.5, 0.0, -0.1):  # a real target of 0 would make D call real samples fake
+        with pytest.raises(ValueError, match="real_label"):
+            losses.d_minimax_loss(real, fake, real_label=bad)
+    assert_close(losses.d_minimax_loss(real, fake, real_label=1.0), losses.d_minimax_loss(real, fake))
 
 
 def test_wasserstein_hinge_least_squares_by_hand():

@@ -104,3 +104,10 @@ def test_bad_input_raises():
         count_histogram_distance(torch.tensor([1.0]), torch.tensor([1]))
     with pytest.raises(ValueError, match=">= 0"):
         count_histogram_distance(torch.tensor([-1]), torch.tensor([1]))
+
+
+def test_histogram_distance_names_the_bad_argument():
+    with pytest.raises(ValueError, match="counts_a must be a non-empty 1-D tensor"):
+        count_histogram_distance(torch.zeros(0, dtype=torch.long), torch.tensor([1]))
+    with pytest.raises(ValueError, match="counts_b must hold integer counts"):
+        count_histogram_distance(torch.tensor([1]), torch.tensor([1.0]))

@@ -107,7 +107,7 @@ def test_batched_matches_naive_loop_per_seed():
 @pytest.mark.parametrize(
     "samples, centers, std, match",
     [
-        (torch.zeros(5, 3), torch.zeros(8, 2), 0.1, "centers must have shape"),
+        (torch.zeros(5, 3), torch.zeros(8, 2), 0.1, "samples must have shape"),  # the samples are wrong: say so
         (torch.zeros(5), torch.zeros(8, 2), 0.1, "samples must have shape"),
         (torch.zeros(0, 2), torch.zeros(8, 2), 0.1, "at least one sample"),
         (torch.zeros(5, 2), torch.zeros(8, 2), 0.0, "std must be > 0"),
@@ -116,3 +116,26 @@ def test_batched_matches_naive_loop_per_seed():
 def test_bad_input_raises(samples, centers, std, match):
     with pytest.raises(ValueError, match=match):
         mode_coverage(samples, centers, std)
+
+
+def test_one_mode_mixtures_float64_and_the_samples_device_are_kept():
+    center = torch.tensor([[1.0, -1.0]], dtype=torch.float64)
+    samples = center + 0.01 * torch.randn(50, 2, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
+    result = mode_coverage_batched(samples[None], center, 0.01)  # a one-mode "mixture" is allowed
+    assert result.modes.tolist() == [1] and result.reverse_kl.tolist() == [0.0]
+    assert result.high_quality.dtype == result.reverse_kl.dtype == torch.float64  # no float32 on the way
+    # two modes, 3:1: KL = log 2 + 3/4 log 3/4 + 1/4 log 1/4, to float64 precision
+    centers = torch.tensor([[0.0, 0.0], [5.0, 0.0]], dtype=torch.float64)
+    x = torch.cat([centers[:1].expand(3, 2), centers[1:].expand(1, 2)])
+    kl = mode_coverage_batched(x[None], centers, 0.1).reverse_kl[0]
+    assert abs(float(kl) - (math.log(2) + 0.75 * math.log(0.75) + 0.25 * math.log(0.25))) < 1e-12
+    on_meta = mode_coverage_batched(torch.zeros(2, 5, 2, device="meta"), centers.float(), 0.1)  # centers follow
+    assert on_meta.counts.device.type == "meta" and on_meta.counts.shape == (2, 2)
+
+
+def test_shape_messages_name_the_expected_layout():
+    centers = ring().centers
+    with pytest.raises(ValueError, match=r"samples must have shape \(S, N, 2\)"):
+        mode_coverage_batched(torch.zeros(5, 2), centers, 0.01)
+    with pytest.raises(ValueError, match=r"samples must have shape \(N, 2\)"):
+        mode_coverage(torch.zeros(2, 5, 2), centers, 0.01)

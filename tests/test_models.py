@@ -7,7 +7,7 @@ import torch
 from torch import nn
 from torch.testing import assert_close
 
-from gancourse.dcgan import DCGANDiscriminator, DCGANGenerator, Flatten, LatentProjection, ToImage
+from gancourse.dcgan import DCGANDiscriminator, DCGANGenerator, Flatten, LatentProjection, ToImage, dcgan_init_
 from gancourse.losses import LOSSES
 from gancourse.minibatch import MinibatchDiscrimination, MinibatchStdDev, pack
 from gancourse.mlp import MLPDiscriminator, MLPGenerator, ScalarLinear, StackedLinear, stack_models
@@ -70,6 +70,17 @@ def test_minibatch_stddev_matches_naive(shape):
     assert_close(out[1], naive_minibatch_stddev(2 * x, 4))
     with pytest.raises(ValueError, match="multiple of group_size"):
         MinibatchStdDev(3)(x)
+
+
+def test_minibatch_stddev_with_a_batch_smaller_than_its_group_takes_the_whole_batch_as_the_group():
+    x = torch.randn(3, 2, 4, 4, generator=torch.Generator().manual_seed(16))
+    out = MinibatchStdDev(group_size=4)(x)  # B = 3 < 4: one group of 3
+    by_hand = (x.var(dim=0, unbiased=False) + 1e-8).sqrt().mean()  # one number for the whole batch
+    assert out.shape == (3, 3, 4, 4)
+    assert_close(out[:, :2], x)
+    assert_close(out[:, 2], by_hand.expand(3, 4, 4))
+    stacked = MinibatchStdDev(group_size=8, batch_dims=2)(torch.stack([x.flatten(1), 3 * x.flatten(1)]))
+    assert_close(stacked[1, :, -1], 3 * (x.flatten(1).var(dim=0, unbiased=False) + 1e-8 / 9).sqrt().mean().expand(3))
 
 
 def test_pack_puts_consecutive_samples_in_a_row():
@@ -175,6 +186,71 @@ def test_dcgan_init_and_guidelines():
     assert isinstance(D.net[1], nn.LeakyReLU) and D.net[1].negative_slope == 0.2
     assert isinstance(G.net[-1], nn.Tanh)
     assert not any(isinstance(m, nn.BatchNorm2d) for m in DCGANDiscriminator(norm="spectral").modules())
+
+
+def _conv_and_linear_layers(model):
+    return [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear))]
+
+
+def test_spectral_norm_dcgan_d_has_every_layer_at_largest_singular_value_one():
+    torch.manual_seed(12)
+    D = DCGANDiscriminator(width=8, norm="spectral").train()
+    layers = _conv_and_linear_layers(D)
+    assert len(layers) == 3 and all(nn.utils.parametrize.is_parametrized(m, "weight") for m in layers)
+    x = torch.randn(16, 1, 28, 28)
+    for _ in range(30):  # each forward pass in train mode is one power iteration
+        D(x)
+    D.eval()
+    for m in layers:
+        raw = m.parametrizations.weight.original  # (out, in, k, k) or (out, in)
+        sigma_raw = torch.linalg.matrix_norm(raw.detach().reshape(len(raw), -1), ord=2)
+        sigma = torch.linalg.matrix_norm(m.weight.detach().reshape(len(raw), -1), ord=2)  # by SVD, independent
+        assert sigma == pytest.approx(1.0, abs=0.03)
+        assert sigma_raw < 0.9  # N(0, 0.02) weights: the raw largest singular value is far from 1
+    # the same net without the constraint keeps its raw weights
+    torch.manual_seed(12)
+    plain = DCGANDiscriminator(width=8, norm="none")
+    assert not any(nn.utils.parametrize.is_parametrized(m, "weight") for m in _conv_and_linear_layers(plain))
+
+
+@pytest.mark.parametrize("norm", ["none", "batch", "instance", "spectral"])
+def test_dcgan_init_zeroes_biases_and_draws_weights_from_n_0_002(norm):
+    torch.manual_seed(13)
+    for model in (DCGANGenerator(z_dim=8, width=8, norm=norm), DCGANDiscriminator(width=8, norm=norm)):
+        biases = [m.bias for m in model.modules() if getattr(m, "bias", None) is not None]
+        assert biases and all(torch.equal(b, torch.zeros_like(b)) for b in biases)
+    # a naive reference: N(0, 0.02) drawn layer by layer, in module order, from the same generator
+    net = nn.Sequential(nn.Conv2d(2, 3, 3), nn.BatchNorm2d(3), nn.Linear(4, 5))
+    dcgan_init_(net, generator=torch.Generator().manual_seed(14))
+    gen = torch.Generator().manual_seed(14)
+    conv_w = torch.empty(3, 2, 3, 3).normal_(0.0, 0.02, generator=gen)
+    bn_w = torch.empty(3).normal_(1.0, 0.02, generator=gen)
+    lin_w = torch.empty(5, 4).normal_(0.0, 0.02, generator=gen)
+    assert torch.equal(net[0].weight, conv_w) and torch.equal(net[1].weight, bn_w)
+    assert torch.equal(net[2].weight, lin_w)
+    for m in net:
+        assert torch.equal(m.bias, torch.zeros_like(m.bias))
+
+
+def test_instance_norm_dcgan_layers_learn_a_scale_and_shift_per_channel():
+    torch.manual_seed(15)
+    G = DCGANGenerator(z_dim=8, width=8, norm="instance")
+    D = DCGANDiscriminator(width=8, norm="instance")
+    norms = [m for model in (G, D) for m in model.modules() if isinstance(m, nn.InstanceNorm2d)]
+    assert len(norms) == 3  # after G's two hidden layers and after D's second conv (none after D's first)
+    for m in norms:
+        assert m.affine and m.weight.shape == m.bias.shape == (m.num_features,)
+        assert 0.9 < m.weight.min() and m.weight.max() < 1.1 and m.weight.std() > 0  # DCGAN init: N(1, 0.02)
+        assert {id(m.weight), id(m.bias)} <= {id(p) for p in (*G.parameters(), *D.parameters())}
+    # what the layer computes, by hand: each sample's channel normalised over its pixels, then scaled and shifted
+    m = norms[-1]
+    with torch.no_grad():
+        m.weight.uniform_(0.5, 2.0)
+        m.bias.uniform_(-1.0, 1.0)
+    x = torch.randn(3, m.num_features, 5, 5)
+    mean, var = x.mean(dim=(2, 3), keepdim=True), x.var(dim=(2, 3), unbiased=False, keepdim=True)
+    by_hand = (x - mean) / torch.sqrt(var + m.eps) * m.weight.view(1, -1, 1, 1) + m.bias.view(1, -1, 1, 1)
+    assert_close(m(x), by_hand, rtol=1e-4, atol=1e-5)
 
 
 def test_dcgan_errors_say_what_is_expected():
@@ -337,3 +413,52 @@ def test_D_output_layers_are_linear_layers_with_one_output():
     stacked = StackedLinear(6, 1, n_models=3)
     xs = torch.randn(3, 5, 6)
     assert_close(stacked(xs), torch.baddbmm(stacked.bias, xs, stacked.weight))
+
+
+# ---------------------------------------------------------------- PReLU
+
+
+def test_prelu_is_max_plus_learned_slope_times_min_and_stacks_per_seed():
+    from gancourse import mlp
+
+    x = torch.linspace(-3, 3, 13)
+    assert_close(mlp.make_activation("prelu")(x), torch.where(x >= 0, x, 0.25 * x))  # He et al. 2015's init
+    assert mlp.negative_slope("prelu") == 0.25 and mlp.negative_slope("tanh") is None
+    Ds = []
+    for s in range(S):
+        torch.manual_seed(s)
+        D = MLPDiscriminator(width=6, depth=2, activation="prelu")
+        with torch.no_grad():  # give every seed its own learned slopes
+            D.net[1].weight.fill_(0.1 * (s + 1))
+            D.net[3].weight.fill_(-0.3 * s)
+        Ds.append(D)
+    D = MLPDiscriminator.stack(Ds)
+    assert isinstance(D.net[1], mlp.StackedPReLU) and D.net[1].weight.shape == (S, 1, 1)
+    x = torch.randn(S, 5, 2)
+    logits = D(x)
+    logits.sum().backward()
+    for s in range(S):
+        assert_close(logits[s], Ds[s](x[s]))
+        Ds[s](x[s]).sum().backward()
+        assert_close(D.net[1].weight.grad[s].view(1), Ds[s].net[1].weight.grad)  # each seed's own slope gradient
+    assert_close(D.unstack(2).net[3].weight, Ds[2].net[3].weight)
+    # stacked models of any width: one slope per seed, so seeds never share a parameter
+    G = MLPGenerator(activation="prelu", n_models=4)
+    assert sum(p.numel() for m in G.modules() if isinstance(m, mlp.StackedPReLU) for p in m.parameters()) == 4 * 3
+
+
+def test_dcgan_and_the_batch_norm_discriminator_accept_the_new_options():
+    from gancourse import mlp
+
+    D = DCGANDiscriminator(image_size=28, channels=1, width=8, activation="prelu")
+    assert D(torch.randn(2, 1, 28, 28)).shape == (2, 1)
+    assert any(isinstance(m, nn.PReLU) for m in D.modules())
+    Ds = [MLPDiscriminator(width=6, depth=2, activation="sigmoid", norm="batch") for _ in range(S)]
+    D = MLPDiscriminator.stack(Ds)
+    assert any(isinstance(m, mlp.StackedBatchNorm1d) for m in D.modules())
+    x = torch.randn(S, 7, 2)
+    logits = D(x)
+    for s in range(S):
+        assert_close(logits[s], Ds[s](x[s]))
+    with pytest.raises(ValueError, match="norm"):
+        MLPDiscriminator(norm="layer")

@@ -191,3 +191,58 @@ def test_mode_shares_bars_for_the_ring_and_a_map_with_crosses_for_the_grid():
     plt.close(fig)
     with pytest.raises(ValueError, match="K = 8 modes"):
         plots.mode_shares(torch.ones(2, 5), ring.centers)
+
+
+def _spy_on_contourf(monkeypatch) -> dict:
+    """Record the (X, Y, Z) arrays that decision_surface hands to contourf: the colour surface as drawn."""
+    drawn = {}
+    contourf = matplotlib.axes.Axes.contourf
+
+    def spy(self, X, Y, Z, *args, **kwargs):
+        drawn.update(X=np.asarray(X, dtype=float), Y=np.asarray(Y, dtype=float), Z=np.asarray(Z, dtype=float))
+        return contourf(self, X, Y, Z, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.axes.Axes, "contourf", spy)
+    return drawn
+
+
+def test_decision_surface_colours_are_sigmoid_of_D_at_each_drawn_point(monkeypatch):
+    # D's logit 2 x - 3 y + 0.5 is not symmetric in x and y, and the box is not square: a grid whose
+    # x and y are swapped when D is evaluated paints another function
+    drawn = _spy_on_contourf(monkeypatch)
+    extent, resolution = (-2.0, 3.0, -1.0, 1.0), 6
+    fig = plots.decision_surface(_linear_d(w=(2.0, -3.0), b=0.5), torch.tensor([[2.0, 0.0]]),
+                                 torch.tensor([[-1.0, 0.5]]), extent=extent, resolution=resolution, arrows=False)
+    X, Y, Z = drawn["X"], drawn["Y"], drawn["Z"]
+    assert X.shape == Y.shape == Z.shape == (resolution, resolution)
+    # contourf colours the point (X[i, j], Y[i, j]) with Z[i, j]: D by hand at every drawn point
+    by_hand = 1.0 / (1.0 + np.exp(-(2.0 * X - 3.0 * Y + 0.5)))
+    np.testing.assert_allclose(Z, by_hand, rtol=1e-5)
+    # the grid covers the box, evenly, both axes
+    np.testing.assert_allclose(np.unique(X), np.linspace(-2.0, 3.0, resolution), rtol=1e-6)
+    np.testing.assert_allclose(np.unique(Y), np.linspace(-1.0, 1.0, resolution), rtol=1e-6)
+    # corners, read off by hand: top-left (-2, 1) is fake-looking, bottom-right (3, -1) real-looking
+    top_left = Z[(X == X.min()) & (Y == Y.max())].item()
+    bottom_right = Z[(X == X.max()) & (Y == Y.min())].item()
+    assert top_left == pytest.approx(1 / (1 + np.exp(6.5)), rel=1e-4)
+    assert bottom_right == pytest.approx(1 / (1 + np.exp(-9.5)), rel=1e-4)
+    plt.close(fig)
+
+
+def test_decision_surface_arrows_are_how_a_gradient_step_of_G_moves_each_sample():
+    # G(z) = A z + c and D's logit w.x + b: G's non-saturating loss is L = mean_i softplus(-(w.x_i + b)).
+    # A plain gradient step of size lr changes A by -lr dL/dA and c by -lr dL/dc, so sample k moves by
+    # lr * sum_i s_i (z_i.z_k + 1) w / N with s_i = sigmoid(-(w.x_i + b)): along w, towards "real"
+    torch.manual_seed(0)
+    G, z = nn.Linear(2, 2), torch.randn(6, 2)
+    w, b = torch.tensor([1.5, -0.5]), 0.2
+    fig = plots.decision_surface(_linear_d(w=tuple(w.tolist()), b=b), torch.zeros(3, 2), G=G, z=z)
+    quiver = next(c for c in fig.axes[0].collections if isinstance(c, matplotlib.quiver.Quiver))
+    with torch.no_grad():
+        x = z @ G.weight.T + G.bias
+        s = torch.sigmoid(-(x @ w + b))  # (N,)
+        expected = (s[:, None] * (z @ z.T + 1.0)).sum(0)[:, None] * w / len(z)  # (N, 2)
+    np.testing.assert_allclose(quiver.get_offsets(), x.numpy(), rtol=1e-5, atol=1e-6)  # arrows start at G(z)
+    np.testing.assert_allclose(np.c_[quiver.U, quiver.V], expected.numpy(), rtol=1e-4, atol=1e-7)
+    assert (np.c_[quiver.U, quiver.V] @ w.numpy() > 0).all()  # every arrow points the way D calls real
+    plt.close(fig)

@@ -189,3 +189,44 @@ def test_add_instance_noise_uses_the_generator():
     assert add_instance_noise(x, 0.0) is x
     with pytest.raises(ValueError, match="std"):
         add_instance_noise(x, -1.0)
+
+
+def test_instance_noise_and_gp_weights_are_drawn_in_the_input_dtype_and_device():
+    # float64 draws are another stream than float32 ones: the reference draws in float64 too
+    x = torch.zeros(5, 3, dtype=torch.float64)
+    noisy = add_instance_noise(x, 0.5, generator=torch.Generator().manual_seed(1))
+    assert noisy.dtype == torch.float64
+    assert torch.equal(noisy, 0.5 * torch.randn(5, 3, generator=torch.Generator().manual_seed(1), dtype=torch.float64))
+    assert add_instance_noise(torch.zeros(4, 2, dtype=torch.bfloat16), 0.5).dtype == torch.bfloat16
+    on_meta = add_instance_noise(torch.zeros(4, 2, device="meta"), 0.5)  # noise made where x lives
+    assert on_meta.device.type == "meta"
+
+    def D(x):  # grad = 2 x_hat
+        return x.square().sum(-1, keepdim=True)
+
+    gen = torch.Generator().manual_seed(2)
+    x_real = torch.randn(6, 2, generator=gen, dtype=torch.float64)
+    x_fake = torch.randn(6, 2, generator=gen, dtype=torch.float64)
+    gp = gradient_penalty(D, x_real, x_fake, generator=torch.Generator().manual_seed(3))
+    eps = torch.rand(6, 1, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    x_hat = eps * x_real + (1 - eps) * x_fake
+    assert gp.dtype == torch.float64
+    assert_close(gp, ((2 * x_hat.norm(dim=-1) - 1) ** 2).mean())
+
+
+class _Identity(nn.Module):
+    def forward(self, x):
+        return x
+
+
+def test_spectral_norm_applies_once_and_only_skips_a_weight_that_already_has_a_parametrization():
+    torch.manual_seed(4)
+    net = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2))
+    nn.utils.parametrize.register_parametrization(net[1], "bias", _Identity())  # the bias, not the weight
+    spectral_norm(spectral_norm(net))  # twice: the second call changes nothing
+    for layer in net:
+        assert len(layer.parametrizations.weight) == 1
+    assert len(net[1].parametrizations.bias) == 1
+    net.eval()
+    for layer in net:
+        assert torch.linalg.matrix_norm(layer.weight.detach(), ord=2) == pytest.approx(1.0, abs=0.1)

@@ -1,5 +1,6 @@
 import random
 
+import numpy as np
 import pytest
 import torch
 
@@ -33,12 +34,21 @@ def test_by_budget_picks_the_value_of_the_current_budget(monkeypatch):
 
 def test_seed_everything_makes_every_generator_repeat():
     gen = runtime.seed_everything(123)
-    first = (random.random(), torch.rand(3), torch.rand(3, generator=gen))
+    first = (random.random(), torch.rand(3), torch.rand(3, generator=gen), np.random.rand(3))
     gen = runtime.seed_everything(123)
-    second = (random.random(), torch.rand(3), torch.rand(3, generator=gen))
+    second = (random.random(), torch.rand(3), torch.rand(3, generator=gen), np.random.rand(3))
     assert first[0] == second[0]
     torch.testing.assert_close(first[1], second[1])
     torch.testing.assert_close(first[2], second[2])
+    np.testing.assert_array_equal(first[3], second[3])
+    # each generator is seeded with the seed itself: the streams of fresh generators seeded by hand
+    assert first[0] == random.Random(123).random()
+    assert torch.equal(first[1], torch.rand(3, generator=torch.Generator().manual_seed(123)))
+    assert torch.equal(first[2], first[1])
+    np.testing.assert_array_equal(first[3], np.random.RandomState(123).rand(3))
+    # NumPy takes seeds below 2**32 only: larger seeds wrap around
+    runtime.seed_everything(2**32 + 7)
+    np.testing.assert_array_equal(np.random.rand(2), np.random.RandomState(7).rand(2))
     with pytest.raises(ValueError, match="non-negative int"):
         runtime.seed_everything(-1)
 

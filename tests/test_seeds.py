@@ -9,7 +9,7 @@ import torch
 from torch.testing import assert_close
 
 from gancourse import datasets, losses, mlp
-from gancourse.seeds import Randomness, grad_norm, init_models, per_seed_loss
+from gancourse.seeds import Randomness, grad_norm, init_models, n_models, per_seed_loss
 from gancourse.training import TrainConfig, d_step, g_step, train, train_seeds
 
 CPU = torch.device("cpu")
@@ -123,6 +123,26 @@ def test_batched_steps_equal_separate_steps_on_the_same_batches():
             assert_close_up_to_adam_on_zero_gradients(a, b, lr=1e-2)
 
 
+def test_batched_steps_with_packing_equal_separate_steps():
+    """PacGAN with stacked seeds: seed s's packs are its own samples, as in a run of seed s alone."""
+    config = cfg(pack=2, instance_noise=0.1)
+    make_packed_D = lambda: mlp.MLPDiscriminator(width=16, depth=2, pack=2)  # noqa: E731
+    pairs = [init_models(s, make_G, make_packed_D) for s in SEEDS]
+    G, D = mlp.MLPGenerator.stack([g for g, _ in pairs]), mlp.MLPDiscriminator.stack([d for _, d in pairs])
+    opt_g, opt_d = torch.optim.Adam(G.parameters(), lr=1e-2), torch.optim.Adam(D.parameters(), lr=1e-2)
+    gen = torch.Generator().manual_seed(1)
+    x_real, z_d, z_g = (torch.randn(3, 16, 2, generator=gen) for _ in range(3))
+    rng = Randomness(SEEDS, CPU)
+    d_stats = d_step(G, D, opt_d, x_real, z_d, config, rng, noise_std=0.1)
+    g_stats = g_step(G, D, opt_g, z_g, config, rng, noise_std=0.1)
+    for s, (G_s, D_s) in enumerate(pairs):
+        alone = Randomness([SEEDS[s]], CPU)
+        d_s = d_step(G_s, D_s, torch.optim.Adam(D_s.parameters(), lr=1e-2), x_real[s], z_d[s], config, alone, 0.1)
+        g_s = g_step(G_s, D_s, torch.optim.Adam(G_s.parameters(), lr=1e-2), z_g[s], config, alone, 0.1)
+        for a, b in zip([*d_stats, *g_stats], [*d_s, *g_s], strict=True):
+            assert_close(a[s], b)
+
+
 @pytest.mark.parametrize("options", [
     {"n_critic": 2, "instance_noise": 0.2, "r1_weight": 1.0, "unrolled_steps": 1},
     # WGAN-GP: each seed's interpolation weights come from its own generator, as in a separate run
@@ -152,3 +172,37 @@ def test_train_seeds_checks_its_input():
     G, D = init_models(0, make_G, make_D)
     with pytest.raises(ValueError, match="G holds 1 seeds but D holds 2"):
         train(G, mlp.MLPDiscriminator.stack([D, copy.deepcopy(D)]), datasets.ring().sample, cfg(), device=CPU)
+
+
+def test_grad_norm_counts_missing_gradients_as_zero_and_needs_seed_major_layouts():
+    weight, bias = torch.nn.Parameter(torch.ones(3, 4)), torch.nn.Parameter(torch.ones(3))
+    assert torch.equal(grad_norm([weight, bias]), torch.tensor(0.0))  # no backward yet
+    assert torch.equal(grad_norm([weight, bias], 3), torch.zeros(3))
+    weight.grad = torch.arange(12.0).view(3, 4)  # seed s owns row s; bias has no gradient
+    assert_close(grad_norm([weight, bias], 3), torch.arange(12.0).view(3, 4).norm(dim=1))
+    assert_close(grad_norm([weight, bias]), torch.arange(12.0).norm())
+    odd = torch.nn.Parameter(torch.ones(5))
+    odd.grad = torch.ones(5)
+    with pytest.raises(ValueError, match="cannot be split into 3 seeds"):
+        grad_norm([weight, odd], 3)
+    on_meta = torch.nn.Parameter(torch.ones(2, device="meta"))
+    assert grad_norm([on_meta], 2).device.type == "meta"  # the zeros live where the parameters do
+
+
+def test_n_models_of_plain_and_stacked_modules():
+    assert n_models(torch.nn.Linear(2, 2), torch.nn.Linear(2, 1)) == 1  # modules without n_models: one seed
+    G = mlp.MLPGenerator.stack([make_G(), make_G()])
+    assert n_models(G, mlp.MLPDiscriminator.stack([make_D(), make_D()])) == 2
+    with pytest.raises(ValueError, match="G holds 2 seeds but D holds 1"):
+        n_models(G, torch.nn.Linear(2, 1))
+
+
+def test_randomness_takes_seed_zero_and_resumes_from_its_state():
+    rng = Randomness([0, 7], CPU)
+    first = rng.z(4, 2)
+    assert torch.equal(first[0], torch.randn(4, 2, generator=torch.Generator().manual_seed(0)))
+    state = rng.state_dict()
+    expected = rng.z(4, 2)  # what comes next
+    again = Randomness([0, 7], CPU)
+    again.load_state_dict(state)
+    assert torch.equal(again.z(4, 2), expected)

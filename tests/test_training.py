@@ -3,7 +3,9 @@ reference, n_critic counts, divergence is caught with a useful message, and the 
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import re
 
 import pytest
 import torch
@@ -12,10 +14,20 @@ from torch.testing import assert_close
 
 from gancourse import datasets, dcgan, losses, mlp
 from gancourse.health import HealthMonitor
+from gancourse.history import History
 from gancourse.minibatch import pack
 from gancourse.seeds import Randomness, init_models
-from gancourse.steps import _judge, judges_samples_alone
-from gancourse.training import LOSSES, TrainConfig, TrainingDiverged, d_step, g_step, train, unrolled_g_step
+from gancourse.steps import _autocast, _judge, judges_samples_alone
+from gancourse.training import (
+    LOSSES,
+    TrainConfig,
+    TrainingDiverged,
+    _divergence,
+    d_step,
+    g_step,
+    train,
+    unrolled_g_step,
+)
 
 CPU = torch.device("cpu")
 
@@ -240,6 +252,132 @@ def test_instance_noise_is_annealed_to_zero():
     assert stds[2] == 0.0 and stds[3] == 0.0
 
 
+def test_instance_noise_reaches_the_fake_half_of_D_input_and_G_step_too():
+    seen = []
+    G, D = tiny_mlp()
+    with torch.no_grad():  # G(z) = 0 exactly: whatever D sees of the fakes is the noise
+        G.net[-1].weight.zero_()
+        G.net[-1].bias.zero_()
+    D.register_forward_pre_hook(lambda m, args: seen.append(args[0].detach().clone()))
+    x = torch.zeros(1000, 2)
+    train(G, D, x, cfg(steps=4, batch_size=500, instance_noise=1.0, instance_noise_anneal=2, lr_g=1e-12),
+          device=CPU)
+    d_step_inputs, g_step_inputs = seen[0::2], seen[1::2]  # (real; fake) together in D's step, fakes in G's
+    fake_stds = [float(x[500:].std()) for x in d_step_inputs]
+    g_stds = [float(x.std()) for x in g_step_inputs]
+    for stds in (fake_stds, g_stds):  # the std anneals 1 -> 0.5 -> 0 -> 0 (G moved by at most 1e-9)
+        assert stds[0] == pytest.approx(1.0, abs=0.05) and stds[1] == pytest.approx(0.5, abs=0.03)
+        assert stds[2] < 1e-6 and stds[3] < 1e-6
+    real_noise, fake_noise = d_step_inputs[0][:500], d_step_inputs[0][500:]
+    assert abs(float(torch.corrcoef(torch.stack([real_noise[:, 0], fake_noise[:, 0]]))[0, 1])) < 0.15  # fresh draws
+
+
+def _dtypes_seen(*modules):
+    seen = []
+    for m in modules:
+        m.register_forward_hook(lambda module, args, out: seen.append(out.dtype))
+    return seen
+
+
+@pytest.mark.parametrize("amp, expected", [("bf16", torch.bfloat16), ("off", torch.float32), ("auto", torch.float32)])
+def test_amp_bf16_runs_both_players_linear_layers_in_bfloat16(amp, expected):
+    # on a CPU, "auto" means float32 (bf16 autocast only on CUDA)
+    G, D = tiny_mlp()
+    seen = _dtypes_seen(G.net[0], D.net[0])
+    x_real, z = torch.randn(8, 2), torch.randn(8, 2)
+    stats = d_step(G, D, torch.optim.Adam(D.parameters()), x_real, z, cfg(amp=amp))
+    g_stats = g_step(G, D, torch.optim.Adam(G.parameters()), z, cfg(amp=amp))
+    assert seen and set(seen) == {expected}
+    assert stats.d_loss.dtype == g_stats.g_loss.dtype == torch.float32  # records stay float32
+    seen.clear()
+    train(G, D, datasets.ring().sample, cfg(steps=2, amp=amp), device=CPU)
+    assert seen and set(seen) == {expected}
+
+
+def test_amp_bf16_d_loss_is_the_loss_computed_under_autocast_by_hand():
+    G, D = tiny_mlp()
+    D_ref = copy.deepcopy(D)
+    x_real, z = torch.randn(8, 2), torch.randn(8, 2)
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        real_logits, fake_logits = D_ref(x_real).float(), D_ref(G(z)).float()
+    by_hand = torch.nn.functional.softplus(-real_logits).mean() + torch.nn.functional.softplus(fake_logits).mean()
+    with torch.no_grad():
+        in_float32 = torch.nn.functional.softplus(-D_ref(x_real)).mean() + torch.nn.functional.softplus(
+            D_ref(G(z))).mean()
+    stats = d_step(G, D, torch.optim.Adam(D.parameters()), x_real, z, cfg(amp="bf16"))
+    assert_close(stats.d_loss, by_hand, rtol=0, atol=2e-6)
+    assert abs(float(in_float32 - by_hand)) > 1e-5  # bfloat16 rounding changes the number by more than that
+
+
+@pytest.mark.parametrize("channels_last, expected", [(None, torch.channels_last), (True, torch.channels_last),
+                                                     (False, torch.contiguous_format)])
+def test_channels_last_puts_conv_weights_and_image_batches_in_that_format(channels_last, expected):
+    G, D = tiny_dcgan()
+    inputs = []
+    D.register_forward_pre_hook(lambda m, args: inputs.append(args[0]))
+    result = train(G, D, fake_images(), cfg(steps=1, channels_last=channels_last), device=CPU)
+    conv_weights = [m.weight for m in result.D.modules() if isinstance(m, nn.Conv2d)]
+    assert conv_weights and all(w.is_contiguous(memory_format=expected) for w in conv_weights)
+    assert inputs[0].is_contiguous(memory_format=expected)
+    if expected is torch.contiguous_format:
+        assert not conv_weights[1].is_contiguous(memory_format=torch.channels_last)
+
+
+def test_train_takes_the_seeds_it_is_given_and_checks_their_number():
+    given = train(*tiny_mlp(), datasets.ring().sample, cfg(), device=CPU, seeds=[5])
+    from_config = train(*tiny_mlp(), datasets.ring().sample, cfg(seed=5), device=CPU)
+    other = train(*tiny_mlp(), datasets.ring().sample, cfg(seed=6), device=CPU)
+    for key in given.history.keys:
+        assert torch.equal(given.history[key], from_config.history[key]), key
+    assert not torch.equal(given.history["d_loss"], other.history["d_loss"])
+    with pytest.raises(ValueError, match="one seed per stacked model"):
+        train(*tiny_mlp(), datasets.ring().sample, cfg(), device=CPU, seeds=[1, 2])
+
+
+def test_z_dim_of_the_config_overrides_and_replaces_G_z_dim():
+    z_seen = []
+    G = nn.Sequential(nn.Linear(3, 2))  # no z_dim attribute
+    G.register_forward_pre_hook(lambda m, args: z_seen.append(tuple(args[0].shape)))
+    _, D = tiny_mlp()
+    train(G, D, datasets.ring().sample, cfg(steps=1, z_dim=3), device=CPU)
+    assert z_seen and set(z_seen) == {(8, 3)}
+    with pytest.raises(ValueError, match="set TrainConfig.z_dim"):
+        train(nn.Sequential(nn.Linear(3, 2)), D, datasets.ring().sample, cfg(steps=1), device=CPU)
+    G5 = mlp.MLPGenerator(z_dim=5, width=8, depth=1)
+    z_seen.clear()
+    G5.register_forward_pre_hook(lambda m, args: z_seen.append(args[0].shape[-1]))
+    train(G5, D, datasets.ring().sample, cfg(steps=1), device=CPU)
+    assert set(z_seen) == {5}  # without the override, G's own z_dim
+
+
+def test_autocast_choice_per_amp_mode_and_device():
+    # "auto" means bf16 on CUDA only; the object is built, not entered, so no GPU is needed
+    cuda, cpu = torch.device("cuda"), torch.device("cpu")
+    with pytest.warns(UserWarning, match="CUDA is not available") if not torch.cuda.is_available() else \
+            contextlib.nullcontext():
+        on_cuda = _autocast("auto", cuda)
+    assert isinstance(on_cuda, torch.autocast) and on_cuda.device == "cuda" and on_cuda.fast_dtype == torch.bfloat16
+    bf16 = _autocast("bf16", cpu)
+    assert isinstance(bf16, torch.autocast) and bf16.device == "cpu" and bf16.fast_dtype == torch.bfloat16
+    for amp, device in (("auto", cpu), ("off", cpu), ("off", cuda)):
+        assert not isinstance(_autocast(amp, device), torch.autocast), (amp, device)
+
+
+def test_d_step_without_rng_draws_instance_noise_from_the_global_generator():
+    G, D = tiny_mlp()
+    with torch.no_grad():
+        G.net[-1].weight.zero_()
+        G.net[-1].bias.zero_()  # G(z) = 0: the fakes D sees are the noise alone
+    seen = []
+    D.register_forward_pre_hook(lambda m, args: seen.append(args[0].detach().clone()))
+    x_real, z = torch.ones(8, 2), torch.randn(8, 2)
+    torch.manual_seed(21)
+    d_step(G, D, torch.optim.Adam(D.parameters()), x_real, z, cfg(), noise_std=0.5)
+    torch.manual_seed(21)  # the same draws by hand: real noise first, then fake noise
+    expected = torch.cat([x_real + 0.5 * torch.randn(8, 2), 0.5 * torch.randn(8, 2)])
+    assert_close(seen[0], expected)
+
+
 # ---------------------------------------------------------------- callback, divergence, host syncs
 
 
@@ -369,3 +507,34 @@ def test_pack_needs_a_D_built_for_packed_inputs():
 def test_data_must_be_a_tensor_or_a_sampler():
     with pytest.raises(TypeError, match="sample_real"):
         train(*tiny_mlp(), [1, 2, 3], cfg(), device=CPU)
+
+
+def _nan_history(key: str = "d_loss") -> History:
+    rows = {k: torch.ones(4) for k in ("d_loss", "g_loss", "d_real", "d_fake", "d_grad_norm", "g_grad_norm")}
+    rows[key] = torch.tensor([1.0, 1.0, float("nan"), 1.0])
+    return History.from_dict({**rows, "step": torch.arange(10, 14)})
+
+
+@pytest.mark.parametrize("options, advice, not_advice", [
+    ({"loss": "wasserstein"}, "constrain the wasserstein critic (gp_weight=10 or clip_value=0.01)", "float32"),
+    ({"loss": "hinge"}, "constrain the hinge critic", "float32"),
+    ({"loss": "wasserstein", "clip_value": 0.01}, "penalise D's gradients", "constrain"),
+    ({"amp": "bf16"}, "train in float32 (amp='off')", "constrain"),
+    ({"gp_weight": 10.0}, "lower the learning rates (lr_d=0.001, lr_g=0.001; try a tenth)", "penalise"),
+])
+def test_divergence_message_names_the_step_the_record_and_the_fixes_that_fit_the_config(options, advice, not_advice):
+    error = _divergence(_nan_history(), 0, cfg(**options), [0])
+    assert isinstance(error, TrainingDiverged) and (error.step, error.key, error.network) == (12, "d_loss", "D")
+    assert "step 12: D's loss (d_loss) became nan" in str(error)
+    fixes = re.split(r"; (?![^(]*\))", str(error).split("Try: ")[1].removesuffix("."))  # "; " outside brackets
+    assert advice in fixes or any(f.startswith(advice) for f in fixes)
+    assert not any(not_advice in f for f in fixes)
+    assert _divergence(_nan_history(), 3, cfg(**options), [0]) is None  # rows from 3 on are finite
+
+
+def test_progress_bar_only_when_asked(capsys):
+    train(*tiny_mlp(), datasets.ring().sample, cfg(steps=2, progress=False), device=CPU)
+    assert capsys.readouterr().err == ""
+    train(*tiny_mlp(), datasets.ring().sample, cfg(steps=2, progress=True), device=CPU)
+    shown = capsys.readouterr().err
+    assert "training" in shown and "2/2" in shown and ("step/s" in shown or "s/step" in shown)

@@ -13,7 +13,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from gancourse import threads
 from gancourse.metrics.classifier import FashionClassifier, load_classifier
+from gancourse.validation import check_images
 
 IMAGE_SHAPE = (1, 28, 28)
 
@@ -44,11 +46,14 @@ def _metric_device(device: torch.device) -> torch.device:
     return torch.device("cpu") if device.type == "mps" else device
 
 
-def _check_images(x: Tensor, name: str) -> None:
-    if x.dim() != 4 or tuple(x.shape[1:]) != IMAGE_SHAPE:
-        raise ValueError(f"{name} must have shape (N, 1, 28, 28) in [-1, 1], got {tuple(x.shape)}")
+def _check_images(x: Tensor, name: str) -> Tensor:
+    """``x`` checked for FID: shape, at least 2 images, float, finite (before torchmetrics' eigenvalues, which
+    crash on NaN), in [-1, 1]."""
+    if not hasattr(x, "shape") or len(x.shape) != 4 or tuple(x.shape[1:]) != IMAGE_SHAPE:
+        raise ValueError(f"{name} must have shape (N, 1, 28, 28) in [-1, 1], got {tuple(getattr(x, 'shape', ()))}")
     if len(x) < 2:
         raise ValueError(f"{name} needs at least 2 images to estimate a covariance, got {len(x)}")
+    return check_images(x, name, "FID", diverged_hint=name == "x_fake")
 
 
 class FIDScorer:
@@ -64,7 +69,7 @@ class FIDScorer:
     def __init__(self, x_real: Tensor, classifier: FashionClassifier | None = None, batch_size: int = 1000) -> None:
         from torchmetrics.image.fid import FrechetInceptionDistance  # imported here: torchmetrics is slow to import
 
-        _check_images(x_real, "x_real")
+        x_real = _check_images(x_real, "x_real")
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.device = _metric_device(x_real.device)
@@ -75,24 +80,30 @@ class FIDScorer:
             normalize=True,  # with a custom feature module: "expect float images", passed on untouched
             reset_real_features=False,  # reset() keeps the real statistics
         ).to(self.device)
+        # the classifier's work on one batch sizes the CPU threads (threads.for_work); counted on one image
+        per_image = threads.model_mflop(self.metric.inception, x_real[:1].to(self.device))
+        self._mflop = per_image * batch_size
         self._update(x_real, real=True)
 
     def _update(self, x: Tensor, real: bool) -> None:
-        for start in range(0, len(x), self.batch_size):
-            self.metric.update(x[start : start + self.batch_size].to(self.device), real=real)
+        with threads.for_work(self._mflop, self.device):
+            for start in range(0, len(x), self.batch_size):
+                self.metric.update(x[start : start + self.batch_size].to(self.device), real=real)
 
     def __call__(self, x_fake: Tensor) -> float:
         """FID between the real set and ``x_fake`` (N, 1, 28, 28); lower is better, 0 for identical sets."""
-        _check_images(x_fake, "x_fake")
+        x_fake = _check_images(x_fake, "x_fake")
         self.metric.reset()  # forget the previous fake set only
         self._update(x_fake, real=False)
-        return float(self.metric.compute())
+        with threads.for_work(0.0, self.device):  # a 128x128 eigenproblem: one thread
+            return float(self.metric.compute())
 
 
 def fid(x_a: Tensor, x_b: Tensor, classifier: FashionClassifier | None = None, batch_size: int = 1000) -> float:
     """FID between two image sets ``(N, 1, 28, 28)`` in ``[-1, 1]`` on the classifier's features.
 
     For one comparison; use :class:`FIDScorer` to score many sets against the
-    same real data. Chapters 04, 06.
+    same real data. Chapters 04, 06. Raises ``ValueError`` for NaN/Inf images (naming a diverged
+    G for ``x_b``), images outside [-1, 1] (e.g. [0, 1] or [0, 255]), ``TypeError`` for uint8 images.
     """
     return FIDScorer(x_a, classifier, batch_size)(x_b)

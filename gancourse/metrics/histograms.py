@@ -13,7 +13,9 @@ import math
 import torch
 from torch import Tensor
 
+from gancourse import threads
 from gancourse.metrics.classifier import N_CLASSES, FashionClassifier, load_classifier
+from gancourse.validation import check_images
 
 N_STACKED = 3  # channels stacked into one sample: N_CLASSES**3 = 1000 modes
 
@@ -28,10 +30,14 @@ def predict_classes(images: Tensor, classifier: FashionClassifier | None = None,
 
     ``classifier`` defaults to :func:`load_classifier` on the images' device.
     """
-    if images.dim() != 4 or tuple(images.shape[1:]) != (1, 28, 28):
-        raise ValueError(f"images must have shape (N, 1, 28, 28) in [-1, 1], got {tuple(images.shape)}")
+    if not hasattr(images, "shape") or len(images.shape) != 4 or tuple(images.shape[1:]) != (1, 28, 28):
+        raise ValueError(f"images must have shape (N, 1, 28, 28) in [-1, 1], got {tuple(getattr(images, 'shape', ()))}")
+    # NaN images would all land in class 0 (argmax of NaN logits) without a word
+    images = check_images(images, "images", "the classifier", diverged_hint=True)
     classifier = _classifier_for(images, classifier)
-    predictions = [classifier(images[i : i + batch_size]).argmax(dim=1) for i in range(0, len(images), batch_size)]
+    mflop = threads.model_mflop(classifier, images[:1]) * min(batch_size, len(images)) if len(images) else 0
+    with threads.for_work(mflop, images.device):
+        predictions = [classifier(images[i : i + batch_size]).argmax(dim=1) for i in range(0, len(images), batch_size)]
     return torch.cat(predictions) if predictions else torch.zeros(0, dtype=torch.long, device=images.device)
 
 

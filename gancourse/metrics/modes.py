@@ -25,6 +25,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from gancourse.validation import as_tensor, check_finite
+
 HIGH_QUALITY_STDS = 3.0
 
 
@@ -63,18 +65,33 @@ class BatchedModeCoverage:
         )
 
 
-def _check(samples: Tensor, centers: Tensor, std: float, batched: bool) -> None:
-    expected = "(S, N, D)" if batched else "(N, D)"
-    if samples.dim() != (3 if batched else 2):
-        raise ValueError(f"samples must have shape {expected} (e.g. D = 2), got {tuple(samples.shape)}")
-    if centers.dim() != 2 or centers.shape[1] != samples.shape[-1]:
-        raise ValueError(
-            f"centers must have shape (K, {samples.shape[-1]}) to match the samples, got {tuple(centers.shape)}"
-        )
-    if samples.shape[-2] == 0 or centers.shape[0] == 0:
-        raise ValueError("need at least one sample and one mode center")
+def _check(samples: object, centers: object, std: float, batched: bool) -> tuple[Tensor, Tensor]:
+    """``samples`` and ``centers`` as tensors (NumPy arrays are converted), or an error naming the culprit."""
+    samples, centers = as_tensor(samples, "samples"), as_tensor(centers, "centers")
+    expected = "(S, N, 2)" if batched else "(N, 2)"
+    if centers.dim() != 2 or centers.shape[0] == 0:
+        raise ValueError(f"centers must be the mixture's mode centers, shape (K, 2) with K >= 1 (e.g. "
+                         f"datasets.ring().centers), got {tuple(centers.shape)}")
+    if samples.dim() != (3 if batched else 2) or samples.shape[-1] != centers.shape[1]:
+        raise ValueError(f"samples must have shape {expected}, points with as many coordinates as the "
+                         f"{centers.shape[1]}-D mode centers, got {tuple(samples.shape)}")
+    if samples.shape[-2] == 0:
+        raise ValueError(f"samples is empty (shape {tuple(samples.shape)}): score at least one sample (the "
+                         f"protocol uses 2,500)")
     if not std > 0:
         raise ValueError(f"std must be > 0, got {std}")
+    check_finite(samples, "samples", "G has diverged (its samples became NaN or infinite): look at the "
+                 "training run's history (TrainingDiverged, HealthMonitor) and retrain with a lower learning rate")
+    check_finite(centers, "centers", "pass the mixture's centers, e.g. datasets.ring().centers")
+    if len(centers) > 1:
+        # the protocol needs modes further apart than 6 std (two 3-std discs); samples passed as centers are not
+        gap = torch.pdist(centers.double()).min()
+        if gap <= 2 * HIGH_QUALITY_STDS * std:
+            raise ValueError(f"two of the {len(centers)} mode centers lie {float(gap):.3g} apart, within "
+                             f"{2 * HIGH_QUALITY_STDS:g} std = {2 * HIGH_QUALITY_STDS * std:.3g}, so their 3-std discs "
+                             f"overlap; did you swap the arguments? The call is mode_coverage(samples, centers, "
+                             f"std), e.g. mode_coverage(G(z), ring.centers, ring.std)")
+    return samples, centers
 
 
 @torch.no_grad()
@@ -103,9 +120,11 @@ def mode_coverage(samples: Tensor, centers: Tensor, std: float) -> ModeCoverage:
 
     Returns modes covered, fraction of high-quality samples and reverse KL to
     the uniform histogram (protocol in the module docstring). Chapters 03, 08, 09,
-    e.g. ``mode_coverage(G(z), mixture.centers, mixture.std)``.
+    e.g. ``mode_coverage(G(z), mixture.centers, mixture.std)``. NumPy arrays are accepted; NaN
+    samples (a diverged G), samples of another dimension than the centers and centers closer
+    than 6 std (e.g. the arguments swapped) raise ``ValueError``.
     """
-    _check(samples, centers, std, batched=False)
+    samples, centers = _check(samples, centers, std, batched=False)
     modes, high_quality, reverse_kl, counts = _scores(samples.unsqueeze(0), centers, std)
     return BatchedModeCoverage(modes, high_quality, reverse_kl, counts)[0]
 
@@ -117,5 +136,5 @@ def mode_coverage_batched(samples: Tensor, centers: Tensor, std: float) -> Batch
     ``counts`` ``(S, K)``) and stays on the samples' device; ``result[s]`` is the
     :class:`ModeCoverage` of seed ``s``. Chapters 03, 08, 09.
     """
-    _check(samples, centers, std, batched=True)
+    samples, centers = _check(samples, centers, std, batched=True)
     return BatchedModeCoverage(*_scores(samples, centers, std))

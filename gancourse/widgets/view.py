@@ -1,8 +1,9 @@
 """The parts every widget of the course is built from: a figure that redraws in place, a message box, ``show``.
 
 Chapter 00's playground and every chapter's widget use these. Drawing is plain inline
-matplotlib into an ``ipywidgets.Output`` (``clear_output(wait=True)``, then the figure is
-closed so memory stays flat however long a learner plays).
+matplotlib into an ``ipywidgets.Output``: the figure is rendered to PNG once, shown with
+``clear_output(wait=True)`` (no flicker), then closed so memory stays flat however long a
+learner plays.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 import ipywidgets as W
 import matplotlib.pyplot as plt
-from IPython.display import display
+from IPython.display import Image, display
 from matplotlib.figure import Figure
 
 WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json"
@@ -25,8 +26,8 @@ ERRORS_SHOWN = (ValueError, TypeError, KeyError, FloatingPointError, RuntimeErro
 (``ValueError`` and friends) and a diverged run (``TrainingDiverged`` is a ``FloatingPointError``)."""
 
 
-def figure_png(fig: Figure, dpi: int = 80) -> bytes:
-    """The figure as PNG bytes (the picture a static page shows in place of a live widget)."""
+def figure_png(fig: Figure, dpi: float | str = 80) -> bytes:
+    """The figure as PNG bytes (what a static page shows in place of a live widget); ``dpi="figure"``: its own dpi."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)
     return buffer.getvalue()
@@ -35,22 +36,25 @@ def figure_png(fig: Figure, dpi: int = 80) -> bytes:
 class FigureView:
     """An ``Output`` widget showing one matplotlib figure at a time, redrawn in place.
 
-    ``view.draw(fig)`` replaces what is shown by ``fig`` and closes it; ``view.png`` keeps the
-    last figure's PNG (for :func:`show`'s static fallback and for tests that check the view
-    changed); ``view.n_draws`` counts draws.
+    ``view.draw(fig)`` replaces what is shown by ``fig`` and closes it (``close=False`` keeps a
+    figure that the caller updates and draws again, as the playground does); ``view.png`` keeps
+    the last figure's PNG (for :func:`show`'s static fallback and for tests that check the view
+    changed); ``view.n_draws`` counts draws. The figure is rendered once, here, at ``dpi``.
     """
 
-    def __init__(self, layout: W.Layout | None = None) -> None:
+    def __init__(self, layout: W.Layout | None = None, dpi: float | str = 80) -> None:
         self.output = W.Output(layout=layout or W.Layout())
+        self.dpi = dpi
         self.png: bytes | None = None
         self.n_draws = 0
 
-    def draw(self, fig: Figure) -> None:
-        self.png = figure_png(fig)
+    def draw(self, fig: Figure, close: bool = True) -> None:
+        self.png = figure_png(fig, self.dpi)
         with self.output:
             self.output.clear_output(wait=True)
-            display(fig)
-        plt.close(fig)
+            display(Image(data=self.png, format="png"))
+        if close:
+            plt.close(fig)
         self.n_draws += 1
 
 
