@@ -131,12 +131,12 @@ def train_waiting(G: nn.Module, D: nn.Module, data: Tensor | SampleReal, config:
             # (1) Update D, unless it is already ahead on this batch
             x_real, z = rng.real(data, n), rng.z(n, z_dim)
             d_stats, waited = _step_unless_ahead(
-                opt_d, lambda: d_step(G, D, opt_d, x_real, z, config, rng), "d_loss", d_wait_below)
+                opt_d, lambda x_real=x_real, z=z: d_step(G, D, opt_d, x_real, z, config, rng), "d_loss", d_wait_below)
             d_waited = d_waited + waited / config.n_critic
         # (2) Update G, unless it is already ahead
         z = rng.z(n, z_dim)
         g_stats, g_waited = _step_unless_ahead(
-            opt_g, lambda: g_step(G, D, opt_g, z, config, rng), "g_loss", g_wait_below)
+            opt_g, lambda z=z: g_step(G, D, opt_g, z, config, rng), "g_loss", g_wait_below)
         history.record(step, **d_stats._asdict(), **g_stats._asdict(), d_waited=d_waited, g_waited=g_waited)
         done = step + 1
         if done % config.log_every == 0 or done == config.steps:

@@ -71,7 +71,8 @@ def test_a_bad_value_and_a_diverged_run_show_as_messages():
         next(lab.session.D.parameters()).fill_(math.nan)
     lab.chunk.value = 50
     lab.train_button.click()
-    assert lab.message.text.startswith("FloatingPointError: training diverged")
+    assert lab.message.text.startswith("TrainingDiverged: training diverged")
+    assert "lower the learning rates" in lab.message.text
     lab.reset_button.click()  # the widget keeps working
     lab.train_button.click()
     assert lab.session.steps == 50 and "modes covered" in lab.message.text

@@ -12,7 +12,8 @@ swing at the same period. The message line gives that swing as a number
 The nets are chapter 04's: G with 2 hidden layers of 64 ReLU units and ``z`` of 16 dimensions;
 D with 1 hidden ReLU layer of 64 units (G keeps circling) or 3 LeakyReLU layers (G settles).
 The widget's state lives in :class:`BalanceSession`, which tests and scripts can drive without
-any widget.
+any widget; its training is the engine's :class:`gancourse.training.Run`, as in chapter 00's
+playground (:mod:`gancourse.widgets.session`), so it stops a diverged run with the engine's message.
 """
 
 from __future__ import annotations
@@ -28,15 +29,16 @@ from torch import Tensor
 from gancourse import datasets, mlp
 from gancourse.metrics import mode_coverage
 from gancourse.oscillation import measure_oscillation
-from gancourse.seeds import Randomness, init_models
-from gancourse.steps import d_step, g_step, make_optimizer
-from gancourse.training import TrainConfig
+from gancourse.seeds import init_models
+from gancourse.training import Run, TrainConfig
 from gancourse.widgets.view import FigureView, MessageBox
 
 Z_DIM = 16
 BATCH_SIZE = 64
 TRACK_EVERY = 5
 """G steps between two measurements of the centre of G's samples."""
+ENDLESS = 10**9
+"""``TrainConfig.steps`` of the widget's run: it goes on while the learner presses Train."""
 D_DEPTHS = {"D: 1 hidden layer (weak)": 1, "D: 3 hidden layers": 3}
 
 
@@ -55,9 +57,11 @@ def make_D(depth: int) -> mlp.MLPDiscriminator:
 class BalanceSession:
     """One 2-D GAN that trains in chunks with settings that may change between chunks (no widgets).
 
+    The training is the engine's (:class:`gancourse.training.Run`, as in chapter 00's playground):
     ``advance(n)`` takes ``n`` G steps, each after ``n_critic`` D steps, with the current ``lr_d``,
-    ``lr_g`` and ``n_critic``; records per G step (``d_loss``, ``g_loss``, ``d_real``, ``d_fake``)
-    and, every :data:`TRACK_EVERY` steps, the centre of G's samples on a fixed ``z`` batch.
+    ``lr_g`` and ``n_critic``; the run records per G step (``d_loss``, ``g_loss``, ``d_real``,
+    ``d_fake``) and, every :data:`TRACK_EVERY` steps, this session keeps the centre of G's samples
+    on a fixed ``z`` batch.
     """
 
     def __init__(self, seed: int = 0, d_depth: int = 1, lr_d: float = 1e-3, lr_g: float = 1e-3, n_critic: int = 1,
@@ -65,58 +69,67 @@ class BalanceSession:
         self.mixture = datasets.ring()
         self.device = torch.device(device)
         self.seed, self.d_depth = seed, d_depth
-        self.config = self._config(lr_d, lr_g, n_critic)
-        self.G, self.D = init_models(seed, make_G, lambda: make_D(d_depth))
-        self.G.to(self.device).train()
-        self.D.to(self.device).train()
-        self.opt_d = make_optimizer(self.D.parameters(), lr_d, self.config.betas)
-        self.opt_g = make_optimizer(self.G.parameters(), lr_g, self.config.betas)
-        self.rng = Randomness([seed], self.device)
+        G, D = init_models(seed, make_G, lambda: make_D(d_depth))
         self.z_fixed = torch.randn(500, Z_DIM, generator=torch.Generator().manual_seed(seed)).to(self.device)
-        self.records: dict[str, list[Tensor]] = {k: [] for k in ("d_loss", "g_loss", "d_real", "d_fake")}
         self.centres: list[Tensor] = []  # (2,) each, every TRACK_EVERY steps
-        self.steps = 0
+        self.run = Run(G, D, self.mixture.sample, self._config(lr_d, lr_g, n_critic), callback=self._track,
+                       device=self.device, seeds=[seed])
 
-    @staticmethod
-    def _config(lr_d: float, lr_g: float, n_critic: int) -> TrainConfig:
-        return TrainConfig(lr_d=lr_d, lr_g=lr_g, n_critic=n_critic, batch_size=BATCH_SIZE, z_dim=Z_DIM, progress=False)
+    def _config(self, lr_d: float, lr_g: float, n_critic: int) -> TrainConfig:
+        return TrainConfig(steps=ENDLESS, lr_d=lr_d, lr_g=lr_g, n_critic=n_critic, batch_size=BATCH_SIZE, z_dim=Z_DIM,
+                           log_every=TRACK_EVERY, seed=self.seed, progress=False)
+
+    def _track(self, step: int, history: object, G: torch.nn.Module, D: torch.nn.Module) -> None:
+        # the run also flushes at the end of a chunk: keep the regular looks only, so the centres are evenly spaced
+        if step % TRACK_EVERY == 0:
+            with torch.no_grad():
+                self.centres.append(G(self.z_fixed).mean(0))
+
+    @property
+    def G(self) -> torch.nn.Module:
+        return self.run.G
+
+    @property
+    def D(self) -> torch.nn.Module:
+        return self.run.D
+
+    @property
+    def opt_d(self) -> torch.optim.Optimizer:
+        return self.run.opt_d
+
+    @property
+    def opt_g(self) -> torch.optim.Optimizer:
+        return self.run.opt_g
+
+    @property
+    def config(self) -> TrainConfig:
+        return self.run.config
+
+    @property
+    def steps(self) -> int:
+        """G steps done."""
+        return self.run.step
 
     def set(self, lr_d: float | None = None, lr_g: float | None = None, n_critic: int | None = None) -> None:
         """Change the settings for the next steps; the optimizers keep their moments. Bad values raise ValueError."""
         c = self.config
-        self.config = self._config(c.lr_d if lr_d is None else lr_d, c.lr_g if lr_g is None else lr_g,
-                                   c.n_critic if n_critic is None else n_critic)
-        for opt, lr in ((self.opt_d, self.config.lr_d), (self.opt_g, self.config.lr_g)):
-            for group in opt.param_groups:
-                group["lr"] = lr
+        self.run.reconfigure(self._config(c.lr_d if lr_d is None else lr_d, c.lr_g if lr_g is None else lr_g,
+                                          c.n_critic if n_critic is None else n_critic))
 
     def advance(self, n_steps: int) -> None:
-        """Train ``n_steps`` more G steps (each after ``n_critic`` D steps)."""
+        """Train ``n_steps`` more G steps (each after ``n_critic`` D steps).
+
+        A NaN or an explosion stops the run with the engine's :class:`~gancourse.training.TrainingDiverged`,
+        whose message says what to try.
+        """
         if not isinstance(n_steps, int) or isinstance(n_steps, bool) or n_steps < 1:
             raise ValueError(f"n_steps must be an int >= 1, got {n_steps!r}")
-        n = self.config.batch_size
-        for _ in range(n_steps):
-            for _ in range(self.config.n_critic):
-                # (1) Update D: maximize log D(x) + log(1 - D(G(z)))
-                d_stats = d_step(self.G, self.D, self.opt_d, self.rng.real(self.mixture.sample, n),
-                                 self.rng.z(n, Z_DIM), self.config, self.rng)
-            # (2) Update G: maximize log D(G(z))
-            g_stats = g_step(self.G, self.D, self.opt_g, self.rng.z(n, Z_DIM), self.config, self.rng)
-            for key in ("d_loss", "d_real", "d_fake"):
-                self.records[key].append(getattr(d_stats, key))
-            self.records["g_loss"].append(g_stats.g_loss)
-            self.steps += 1
-            if self.steps % TRACK_EVERY == 0:
-                with torch.no_grad():
-                    self.centres.append(self.G(self.z_fixed).mean(0))
-        if not all(torch.isfinite(torch.stack(v[-n_steps:])).all() for v in self.records.values()):
-            raise FloatingPointError(f"training diverged (NaN or Inf in a loss) by step {self.steps}: lower the "
-                                     f"learning rates (lr_d={self.config.lr_d:g}, lr_g={self.config.lr_g:g}) "
-                                     f"and press Reset")
+        self.run.advance(n_steps)
 
     def history(self) -> dict[str, Tensor]:
         """Every record so far as host tensors ``(T,)``, and ``centre`` ``(T // TRACK_EVERY, 2)``."""
-        out = {k: torch.stack(v).cpu() if v else torch.empty(0) for k, v in self.records.items()}
+        history = self.run.history
+        out = {k: history[k].cpu() if self.steps else torch.empty(0) for k in ("d_loss", "g_loss", "d_real", "d_fake")}
         out["centre"] = torch.stack(self.centres).cpu() if self.centres else torch.empty(0, 2)
         return out
 
@@ -167,7 +180,8 @@ class BalanceSession:
         if len(h["centre"]):
             recent = h["centre"][-40:]
             ax_c.plot(*h["centre"].T.numpy(), color="tab:grey", linewidth=0.5)
-            ax_c.plot(*recent.T.numpy(), color="tab:red", linewidth=1.2, label=f"last {len(recent) * TRACK_EVERY} steps")
+            ax_c.plot(*recent.T.numpy(), color="tab:red", linewidth=1.2,
+                      label=f"last {len(recent) * TRACK_EVERY} steps")
             ax_c.legend(fontsize="x-small", loc="upper right")
         ax_c.set_xlim(-1.3, 1.3)
         ax_c.set_ylim(-1.3, 1.3)
