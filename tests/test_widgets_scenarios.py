@@ -14,6 +14,7 @@ import torch
 
 from gancourse import runtime
 from gancourse.diagnostics import mean_pairwise_distance
+from gancourse.training import TrainingDiverged
 from gancourse.widgets.scenarios import SCENARIOS
 from gancourse.widgets.session import Session
 
@@ -25,7 +26,11 @@ def trained(key: str, steps: int, every: int = 100) -> Session:
     settings = dataclasses.replace(SCENARIOS[key].settings, n_seeds=SEEDS, first_seed=runtime.seed(0))
     session = Session(settings)
     for _ in range(steps // every):
-        session.advance(every)
+        try:
+            session.advance(every)
+        except TrainingDiverged as stopped:  # the engine's explosion check stopped it: keep the session to measure
+            stopped.session = session
+            raise
     return session
 
 
@@ -74,8 +79,12 @@ def growth(session: Session, key: str, window: int = 250) -> torch.Tensor:
     return values[-window:].mean(0) / values[:window].mean(0)
 
 
-def test_an_unconstrained_critic_diverges_and_the_gradient_penalty_keeps_it_bounded():
-    broken, fixed = trained("divergence", 1000), trained("divergence_fixed", 1000)
+def test_an_unconstrained_critic_diverges_until_the_engine_stops_it_and_the_gradient_penalty_keeps_it_bounded():
+    with pytest.raises(TrainingDiverged, match="diverging") as stopped:
+        trained("divergence", 1000)
+    broken = stopped.value.session
+    fixed = trained("divergence_fixed", 1000)
+    assert stopped.value.key in ("d_loss", "g_grad_norm", "d_grad_norm")
     for key in ("d_loss", "g_grad_norm"):
         print(f"{key} growth: no constraint {growth(broken, key).tolist()}, penalty {growth(fixed, key).tolist()}")
         assert (growth(broken, key) >= 10).sum() >= 3, key  # an order of magnitude or more, on 3 of 4 seeds

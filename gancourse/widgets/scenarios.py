@@ -11,7 +11,8 @@ for a bounded number of steps and checks the failure and the fix on the same met
 * **oscillation**: an unregularized GAN whose losses swing up and down without settling;
   measured by the health monitor's oscillation check; R1 calms it.
 * **divergence**: a Wasserstein critic without a Lipschitz constraint; its loss and G's gradient
-  grow by orders of magnitude; the gradient penalty keeps them bounded.
+  grow by orders of magnitude until the engine stops the run ("diverging"); the gradient penalty
+  keeps them bounded.
 """
 
 from __future__ import annotations
@@ -76,7 +77,8 @@ SCENARIOS: dict[str, Scenario] = {
     "divergence": Scenario(
         "Divergence: a Wasserstein critic without a constraint", DIVERGENCE,
         "nothing keeps the critic's slope bounded, so its values run away: the losses and G's push grow by "
-        "orders of magnitude (watch the scale of the loss panel), and the samples are thrown about.",
+        "orders of magnitude (watch the scale of the loss panel), the samples are thrown about, and within about "
+        "1,000 steps the engine stops the run and says why.",
         "pick the next entry: the same GAN with a gradient penalty (lambda = 10)."),
     "divergence_fixed": Scenario(
         "  ... fixed with a gradient penalty (lambda = 10)", dataclasses.replace(DIVERGENCE, gp_weight=10.0),
