@@ -97,7 +97,11 @@ def train_waiting(G: nn.Module, D: nn.Module, data: Tensor | SampleReal, config:
     seeds wait seed by seed. The history has the records of ``train`` plus :data:`WAIT_KEYS`
     (the mean of ``d_waited`` over D steps, so 1 means D waited at every D step of that G step).
     Stops with :class:`~gancourse.training.TrainingDiverged` on a NaN or Inf, as ``train`` does.
-    Unrolled G steps, instance noise and checkpoints are not supported here.
+    Unrolled G steps, instance noise and checkpoints are not supported here. A waiting player's
+    buffers (batch-norm running statistics) are not restored: its forward pass still updates them.
+    With stacked seeds, Adam's step count is shared by all seeds and only held back when every
+    seed waits, so a seed that waited takes its next steps with slightly different bias corrections
+    than a run of its own would.
     """
     for name, off in _UNSUPPORTED.items():
         if getattr(config, name) != off:
