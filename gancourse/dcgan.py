@@ -26,6 +26,7 @@ from torch import Tensor, nn
 from gancourse.minibatch import MinibatchDiscrimination, MinibatchStdDev
 from gancourse.mlp import ACTIVATIONS, make_activation
 from gancourse.regularizers import spectral_norm
+from gancourse.self_attention import SelfAttention2d
 
 IMAGE_SIZES = (28, 32, 64)
 NORMS = ("batch", "none", "spectral", "instance")
@@ -260,12 +261,14 @@ class DCGANDiscriminator(nn.Module):
 
     Stride-2 convs halve the side down to 7 (28) or 4 (32, 64), doubling the channels
     from ``width``; no norm after the first conv (DCGAN guideline), ``norm`` after the
-    others ("spectral" wraps every conv and linear layer and uses no batch norm). Then
+    others ("spectral" wraps every conv and linear layer and uses no batch norm).
+    ``self_attention`` adds a SAGAN block after the last conv (every position of the 7x7
+    or 4x4 feature map sees every other one; chapter 05). Then
     ``minibatch_stddev`` appends a channel, the features are flattened,
     ``minibatch_discrimination`` appends its kernels, and a linear layer gives one
     raw logit. ``resample="pool"`` halves the side by a 3x3 conv and 2x2 max pooling instead of
     a stride-2 conv (chapter 06's ablation). With ``pack=m`` the input is already packed by
-    :func:`gancourse.minibatch.pack`. Chapters 03, 06, 08.
+    :func:`gancourse.minibatch.pack`. Chapters 03, 05, 06, 08.
     """
 
     def __init__(
@@ -282,6 +285,7 @@ class DCGANDiscriminator(nn.Module):
         kernel_dim: int = 5,
         stddev_group: int = 4,
         resample: str = "strided",
+        self_attention: bool = False,
     ) -> None:
         super().__init__()
         _check_sizes(width=width, channels=channels, pack=pack, n_kernels=n_kernels, kernel_dim=kernel_dim)
@@ -300,6 +304,8 @@ class DCGANDiscriminator(nn.Module):
             layers += [_downsampling(c, 2 * c, resample, bias), *_norm_layer(norm, 2 * c),
                        make_activation(activation)]
             c *= 2
+        if self_attention:  # every position of the last feature map sees every other one (SAGAN)
+            layers.append(SelfAttention2d(c))
         if minibatch_stddev:
             layers.append(MinibatchStdDev(stddev_group))
             c += 1

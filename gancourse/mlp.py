@@ -142,6 +142,20 @@ class StackedBatchNorm1d(nn.BatchNorm1d):
         return y.view(B, S, F).transpose(0, 1)
 
 
+class Scale(nn.Module):
+    """``x -> factor * x``, no parameters: D's input scaling of Metz et al. 2017 (inputs scaled by 1/4)."""
+
+    def __init__(self, factor: float) -> None:
+        super().__init__()
+        self.factor = float(factor)
+
+    def extra_repr(self) -> str:
+        return f"factor={self.factor:g}"
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x * self.factor
+
+
 class _MLP(nn.Module):
     """What MLPGenerator and MLPDiscriminator share: stacking, unstacking, input checks."""
 
@@ -291,7 +305,8 @@ class MLPDiscriminator(_MLP):
     linear layer to one raw logit. With ``pack=m`` the input is already packed by
     :func:`gancourse.minibatch.pack`. ``minibatch_discrimination`` (100 kernels of
     dimension 5, as the reference code) and ``minibatch_stddev`` (group of
-    ``stddev_group`` samples) are inserted just before the last layer. Chapters 00-03, 08.
+    ``stddev_group`` samples) are inserted just before the last layer. ``input_scale`` multiplies
+    the input first (Metz et al. 2017 scale the radius-2 ring by 1/4 for D; chapter 03). Chapters 00-03, 08.
     """
 
     def __init__(
@@ -308,9 +323,12 @@ class MLPDiscriminator(_MLP):
         n_kernels: int = 100,
         kernel_dim: int = 5,
         stddev_group: int = 4,
+        input_scale: float = 1.0,
         norm: str = "none",
     ) -> None:
         super().__init__()
+        if not (isinstance(input_scale, (int, float)) and 0 < input_scale < float("inf")):
+            raise ValueError(f"input_scale must be a number > 0 (e.g. 0.25), got {input_scale!r}")
         if min(in_dim, width, pack) < 1 or depth < 0:
             raise ValueError(f"need in_dim, width, pack >= 1 and depth >= 0, got {in_dim}, {width}, {pack}, "
                              f"{depth}")
@@ -321,10 +339,10 @@ class MLPDiscriminator(_MLP):
         self.config = dict(in_dim=in_dim, width=width, depth=depth, activation=activation,
                            minibatch_discrimination=minibatch_discrimination, pack=pack,
                            minibatch_stddev=minibatch_stddev, n_kernels=n_kernels, kernel_dim=kernel_dim,
-                           stddev_group=stddev_group, norm=norm)
+                           stddev_group=stddev_group, input_scale=input_scale, norm=norm)
         self.in_dim, self.pack = in_dim, pack
         self.in_features = pack * in_dim
-        layers: list[nn.Module] = []
+        layers: list[nn.Module] = [] if input_scale == 1 else [Scale(input_scale)]
         fan_in = self.in_features
         for _ in range(depth):
             layers += [self._linear(fan_in, width), *self._norm(norm, width), self._activation(activation)]

@@ -3,8 +3,8 @@
 The training loop (:func:`gancourse.training.train`) calls these; chapters that need a
 single move of one player call them directly: chapter 02 steps D alone towards
 optimality and measures how G's gradient vanishes (:func:`d_step`), chapter 03 lets G
-play its best response against a frozen D (:func:`g_step`), chapter 08 unrolls D
-(:func:`unrolled_g_step`). Each step reads its options (loss, penalties, packing,
+play its best response against a frozen D (:func:`g_step`), chapters 03 and 08 unroll D
+(:func:`unrolled_g_step`, first or second order). Each step reads its options (loss, penalties, packing,
 mixed precision) from a :class:`~gancourse.training.TrainConfig`, works for one model
 (``(B, ...)`` batches) or ``S`` stacked seeds (``(S, B, ...)``), and returns its records as
 device tensors (no host sync).
@@ -18,11 +18,13 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import torch
 from torch import Tensor, nn
+from torch.func import functional_call
 
 from gancourse.losses import get_loss
 from gancourse.minibatch import MinibatchDiscrimination, MinibatchStdDev, pack
 from gancourse.regularizers import add_instance_noise, clip_weights_, gradient_penalty, r1_penalty
 from gancourse.seeds import Randomness, grad_norm, n_models, per_seed_loss, per_seed_mean
+from gancourse.unrolled import adam_settings, adam_state, look_ahead
 
 if TYPE_CHECKING:  # training imports this module; the config is only read here
     from gancourse.training import TrainConfig
@@ -68,6 +70,11 @@ def _autocast(amp: str, device: torch.device):
     return contextlib.nullcontext()  # cheaper than entering a disabled autocast every step
 
 
+def _at_least_float32(logits: Tensor) -> Tensor:
+    # bf16 logits under autocast go up to float32 for the loss; float64 (tests, finite differences) stays
+    return logits if logits.dtype == torch.float64 else logits.float()
+
+
 def _d_input(x: Tensor, noise_std: float, m: int, rng: Randomness | None, batch_dims: int) -> Tensor:
     """What D sees: ``x`` plus instance noise, then packed by ``m`` (PacGAN)."""
     if noise_std:
@@ -84,18 +91,20 @@ def judges_samples_alone(D: nn.Module) -> bool:
     return not any(isinstance(m, _BATCH_COUPLED) for m in D.modules())
 
 
-def _judge(D: nn.Module, real_in: Tensor, fake_in: Tensor, batch_dims: int) -> tuple[Tensor, Tensor]:
-    """D's float32 logits on the real and the fake batch.
+def _judge(D: nn.Module, real_in: Tensor, fake_in: Tensor, batch_dims: int,
+           forward: Callable[[Tensor], Tensor] | None = None) -> tuple[Tensor, Tensor]:
+    """D's float32 logits on the real and the fake batch (computed by ``forward``, default ``D`` itself).
 
     Where D judges each sample alone, both batches go through D as one: the same logits, half
     the layer calls (and twice the rows per matmul), which is most of D's step for small nets.
     With batch norm or minibatch layers each batch keeps its own pass, so that its statistics
     are its own, as in a plain DCGAN loop.
     """
+    forward = D if forward is None else forward
     if real_in.shape != fake_in.shape or not judges_samples_alone(D):
-        return D(real_in).float(), D(fake_in).float()
+        return _at_least_float32(forward(real_in)), _at_least_float32(forward(fake_in))
     dim = batch_dims - 1
-    logits = D(torch.cat([real_in, fake_in], dim=dim)).float()
+    logits = _at_least_float32(forward(torch.cat([real_in, fake_in], dim=dim)))
     return logits.split(real_in.shape[dim], dim=dim)
 
 
@@ -161,7 +170,7 @@ def g_step(G: nn.Module, D: nn.Module, opt_g: torch.optim.Optimizer, z: Tensor, 
     params = _params(opt_g)
     with _autocast(config.amp, z.device):
         x_fake = G(z)
-        fake_logits = D(_d_input(x_fake, noise_std, config.pack, rng, batch_dims)).float()
+        fake_logits = _at_least_float32(D(_d_input(x_fake, noise_std, config.pack, rng, batch_dims)))
         # (2) Update G: maximize log D(G(z)) (non-saturating; "minimax" minimises log(1 - D(G(z))) instead)
         g_loss = per_seed_loss(loss.g, S, fake_logits)  # () or (S,)
     opt_g.zero_grad(set_to_none=True)
@@ -182,13 +191,26 @@ def _state_tensors(D: nn.Module, opt_d: torch.optim.Optimizer) -> list[Tensor]:
 def unrolled_g_step(G: nn.Module, D: nn.Module, opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer,
                     z: Tensor, draw: Callable[[], tuple[Tensor, Tensor]], config: TrainConfig,
                     rng: Randomness | None = None, noise_std: float = 0.0) -> GStats:
-    """G's step on ``G(z)`` against D unrolled ``config.unrolled_steps`` steps ahead (Metz et al. 2017). Chapter 08.
+    """G's step on ``G(z)`` against D unrolled ``config.unrolled_steps`` steps ahead (Metz et al. 2017). Ch. 03, 08.
 
-    D's weights, buffers and optimizer state are saved, D takes ``k`` extra steps on batches
-    from ``draw() -> (x_real, z)``, G steps against that look-ahead D, and D is restored.
-    First-order version: G's gradient treats the unrolled D's weights as constants, i.e. it
-    leaves out the second-order terms through D's updates that the paper backpropagates.
+    D's ``k`` look-ahead steps train on batches from ``draw() -> (x_real, z)``; D itself, its
+    buffers and its optimizer are left as they were. ``config.unroll_order`` picks G's gradient:
+
+    * ``1`` (first order): D really takes ``k`` steps, G takes an ordinary step against that
+      look-ahead D, and D is restored. G's gradient treats the look-ahead D's weights as
+      constants: G plays against a D that is ``k`` steps further along, but not against how D
+      would react to G's move.
+    * ``2`` (second order, the paper's): the ``k`` steps are differentiable Adam steps
+      (:mod:`gancourse.unrolled`) that continue ``opt_d`` from its current state, and G's loss
+      is backpropagated through them, so that G's gradient includes how D's updates depend
+      on G's samples. As in the paper's code, the look-ahead and G's loss share one batch:
+      the real half of one ``draw()`` and ``G(z)``, so G runs forward and backward once.
+      For the zero-sum losses (``minimax``, ``wasserstein``) G minimises the game's value at
+      the look-ahead D, ``-loss.d`` (the paper's ``f(theta_G, theta_D^k(theta_G))``, whose
+      real-data term depends on G through D's updates); for the others, its own loss on ``G(z)``.
     """
+    if config.unroll_order == 2:
+        return _second_order_unrolled_g_step(G, D, opt_g, opt_d, z, draw, config, rng, noise_std)
     state = _state_tensors(D, opt_d)
     saved = [t.detach().clone() for t in state]
     for _ in range(config.unrolled_steps):
@@ -197,3 +219,52 @@ def unrolled_g_step(G: nn.Module, D: nn.Module, opt_g: torch.optim.Optimizer, op
     with torch.no_grad():
         torch._foreach_copy_(state, saved)
     return stats
+
+
+ZERO_SUM_LOSSES = ("minimax", "wasserstein")
+"""Losses whose G loss is minus D's loss on the fakes: the unrolled G then minimises the game's value ``-loss.d``."""
+
+
+def _second_order_unrolled_g_step(G: nn.Module, D: nn.Module, opt_g: torch.optim.Optimizer,
+                                  opt_d: torch.optim.Optimizer, z: Tensor, draw: Callable[[], tuple[Tensor, Tensor]],
+                                  config: TrainConfig, rng: Randomness | None, noise_std: float) -> GStats:
+    S = n_models(G, D)
+    batch_dims = 1 if S == 1 else 2
+    loss = get_loss(config.loss)
+    smoothing = {"real_label": 1.0 - config.label_smoothing} if config.label_smoothing else {}
+    g_params = _params(opt_g)
+    names = [name for name, _ in D.named_parameters()]
+    theta_d = [p for _, p in D.named_parameters()]
+    # D's buffers (batch-norm statistics) as copies: the look-ahead's forward passes update those, not D's
+    buffers = {name: b.detach().clone() for name, b in D.named_buffers()}
+    lr, betas, eps = adam_settings(opt_d)
+
+    def d_of(params: list[Tensor], x: Tensor) -> Tensor:
+        return functional_call(D, {**dict(zip(names, params, strict=True)), **buffers}, (x,))
+
+    with _autocast(config.amp, z.device):
+        x_real = draw()[0]  # one real batch for the whole look-ahead, as the paper's code
+        x_fake = G(z)  # with its graph: D's look-ahead weights become functions of G's weights
+
+        def d_objective(i: int, params: list[Tensor]) -> Tensor:
+            # D's loss at look-ahead step i (fresh instance noise each step, as in D's own steps)
+            real_in = _d_input(x_real, noise_std, config.pack, rng, batch_dims)
+            fake_in = _d_input(x_fake, noise_std, config.pack, rng, batch_dims)
+            real_logits, fake_logits = _judge(D, real_in, fake_in, batch_dims, lambda x: d_of(params, x))
+            return per_seed_loss(loss.d, S, real_logits, fake_logits, **smoothing).sum()
+
+        theta_k = look_ahead(d_objective, theta_d, adam_state(opt_d, theta_d), config.unrolled_steps,
+                             lr, betas, eps)
+        if config.loss in ZERO_SUM_LOSSES:
+            real_in = _d_input(x_real, noise_std, config.pack, rng, batch_dims)
+            fake_in = _d_input(x_fake, noise_std, config.pack, rng, batch_dims)
+            real_logits, fake_logits = _judge(D, real_in, fake_in, batch_dims, lambda x: d_of(theta_k, x))
+            g_loss = -per_seed_loss(loss.d, S, real_logits, fake_logits)  # the game's value V at theta_D^k
+        else:
+            fake_in = _d_input(x_fake, noise_std, config.pack, rng, batch_dims)
+            g_loss = per_seed_loss(loss.g, S, _at_least_float32(d_of(theta_k, fake_in)))
+    opt_g.zero_grad(set_to_none=True)
+    g_loss.sum().backward(inputs=g_params)  # through the k look-ahead steps to G's weights
+    g_grad_norm = grad_norm(g_params, S)
+    opt_g.step()
+    return GStats(g_loss.detach(), g_grad_norm)

@@ -75,6 +75,8 @@ _RULES: dict[str, tuple[Callable[[object], bool], str]] = {
     **{name: (_int(1, none_ok=True), "None or an int >= 1")
        for name in ("z_dim", "instance_noise_anneal", "checkpoint_every")},
     "unrolled_steps": (_int(0), "an int >= 0 (0 = off)"),
+    "unroll_order": (lambda v: v in (1, 2) and not isinstance(v, bool),
+                     "1 (first order: G steps against the look-ahead D) or 2 (second order: through D's updates)"),
     "seed": (_int(0), "an int >= 0"),
     "loss": (lambda v: v in LOSSES, f"one of {', '.join(LOSSES)}"),
     "lr_d": (_number(0, low_ok=False), "a number > 0 (e.g. 2e-4)"),
@@ -116,6 +118,11 @@ class TrainConfig:
     """D steps per G step (5 for WGAN-GP)."""
     unrolled_steps: int = 0
     """k look-ahead D steps that G's step is taken against (unrolled GAN, Metz et al. 2017); 0 = off."""
+    unroll_order: int = 1
+    """How G's gradient treats the look-ahead D (chapter 03): 1 = first order, D's k steps are taken and G steps
+    against the result as if it were fixed; 2 = second order (the paper's), G's loss is differentiated through
+    D's k Adam steps, so G sees how D would react to its move (several times the cost per G step; no
+    gp_weight, r1_weight or clip_value)."""
     gp_weight: float = 0.0
     """WGAN-GP's lambda (10 in the paper); 0 = off."""
     r1_weight: float = 0.0
@@ -168,6 +175,10 @@ class TrainConfig:
             labelled = [name for name, loss in LOSSES.items() if loss.supports_label_smoothing]
             raise ValueError(f"TrainConfig.label_smoothing needs a loss with labels ({', '.join(labelled)}); "
                              f"loss={self.loss!r} has none: set label_smoothing=0")
+        if self.unroll_order == 2 and (self.gp_weight or self.r1_weight or self.clip_value is not None):
+            raise ValueError("TrainConfig.unroll_order=2 differentiates plain D steps; it does not combine with "
+                             f"gp_weight={self.gp_weight!r}, r1_weight={self.r1_weight!r} or "
+                             f"clip_value={self.clip_value!r}: set those off or use unroll_order=1")
         if (self.checkpoint_every is None) != (self.checkpoint_path is None):
             raise ValueError(f"TrainConfig.checkpoint_every must be set together with checkpoint_path (or both "
                              f"None), got checkpoint_every={self.checkpoint_every!r}, "
@@ -302,8 +313,9 @@ def _resume(path, G, D, opt_g, opt_d, rng: Randomness, history: History, config:
         raise ValueError(f"cannot resume from {path}: it holds {int(state['step'])} steps done, more than "
                          f"TrainConfig.steps={config.steps}; set steps >= {int(state['step'])} (steps="
                          f"{int(state['step'])} loads the run without training further)")
+    # a field added after the checkpoint was written reads as its default (e.g. unroll_order=1)
     changed = [f.name for f in fields(TrainConfig) if f.name not in _RESUMABLE_CHANGES
-               and state["config"][f.name] != getattr(config, f.name)]
+               and state["config"].get(f.name, f.default) != getattr(config, f.name)]
     if config.instance_noise and config.instance_noise_anneal is None and state["config"]["steps"] != config.steps:
         changed.append("steps (instance noise anneals over steps; set instance_noise_anneal to change steps)")
     if changed:

@@ -111,3 +111,45 @@ def test_histogram_distance_names_the_bad_argument():
         count_histogram_distance(torch.zeros(0, dtype=torch.long), torch.tensor([1]))
     with pytest.raises(ValueError, match="counts_b must hold integer counts"):
         count_histogram_distance(torch.tensor([1]), torch.tensor([1.0]))
+
+
+def test_min_pixels_drops_small_components_only():
+    gen = torch.Generator().manual_seed(3)
+    images = blob_images(30, 20, gen)
+    for min_pixels in (1, 3, 12):
+        counts = count_objects(images, 0.0, 8, min_pixels=min_pixels)
+        reference = []
+        for image in images:  # naive: flood fill, then keep components of at least min_pixels pixels
+            mask = (image[0] > 0).tolist()
+            sizes = component_sizes(mask)
+            reference.append(sum(size >= min_pixels for size in sizes))
+        assert counts.tolist() == reference
+    image = -torch.ones(1, 1, 6, 6)
+    image[0, 0, 0, 0] = 1.0  # one pixel
+    image[0, 0, 3:5, 3:5] = 1.0  # four pixels
+    assert [count_objects(image, min_pixels=m).item() for m in (1, 2, 4, 5)] == [2, 1, 1, 0]
+    with pytest.raises(ValueError, match="min_pixels"):
+        count_objects(image, min_pixels=0)
+
+
+def component_sizes(mask: list[list[bool]]) -> list[int]:
+    """Reference: the pixel count of each 8-connected component, by flood fill."""
+    h, w = len(mask), len(mask[0])
+    seen = [[False] * w for _ in range(h)]
+    sizes = []
+    for y in range(h):
+        for x in range(w):
+            if not mask[y][x] or seen[y][x]:
+                continue
+            seen[y][x] = True
+            queue, size = deque([(y, x)]), 0
+            while queue:
+                cy, cx = queue.popleft()
+                size += 1
+                for dy, dx in NEIGHBOURS[8]:
+                    ny, nx = cy + dy, cx + dx
+                    if 0 <= ny < h and 0 <= nx < w and mask[ny][nx] and not seen[ny][nx]:
+                        seen[ny][nx] = True
+                        queue.append((ny, nx))
+            sizes.append(size)
+    return sizes

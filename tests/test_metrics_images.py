@@ -156,6 +156,34 @@ def test_stacked_modes_on_real_and_collapsed_data(classifier, test_split):
     assert kl == pytest.approx(math.log(1000))
 
 
+def test_confident_class_histogram_counts_only_confident_predictions():
+    from gancourse.metrics import class_probabilities, confident_class_histogram
+
+    class Fixed(torch.nn.Module):  # a "classifier" whose softmax we choose: logits from the image's first pixel
+        def forward(self, x):
+            logits = torch.zeros(len(x), 10)
+            logits[:, 3] = x[:, 0, 0, 0] * 20  # pixel 1 -> class 3 with softmax ~1; pixel 0 -> all classes 0.1
+            return logits
+
+    images = torch.zeros(6, 1, 28, 28)
+    images[:4, 0, 0, 0] = 1.0
+    probs = class_probabilities(images, Fixed(), batch_size=4)  # two batches
+    torch.testing.assert_close(probs, Fixed()(images).softmax(1))
+    counts, share = confident_class_histogram(probs, 0.99)
+    naive = torch.zeros(10, dtype=torch.long)  # the reference: a loop over samples
+    for p in probs:
+        if p.max() >= 0.99:
+            naive[p.argmax()] += 1
+    assert torch.equal(counts, naive) and counts[3] == 4 and counts.sum() == 4
+    assert share == pytest.approx(4 / 6)
+    counts, share = confident_class_histogram(torch.tensor([[0.5, 0.5], [0.95, 0.05]]), 0.9)
+    assert counts.tolist() == [1, 0] and share == 0.5
+    with pytest.raises(ValueError, match="threshold"):
+        confident_class_histogram(probs, 1.0)
+    with pytest.raises(ValueError, match="images must have shape"):
+        class_probabilities(torch.zeros(2, 28, 28), Fixed())
+
+
 def test_fid_features_stay_in_eval_mode_whatever_train_is_asked(classifier, test_split):
     from gancourse.metrics.fid import ClassifierFeatures
 

@@ -145,9 +145,11 @@ def test_batched_steps_with_packing_equal_separate_steps():
 
 @pytest.mark.parametrize("options", [
     {"n_critic": 2, "instance_noise": 0.2, "r1_weight": 1.0, "unrolled_steps": 1},
+    # the second-order unrolled step: differentiable Adam steps of each seed's D, each seed's gradient its own
+    {"unrolled_steps": 2, "unroll_order": 2, "instance_noise": 0.1, "label_smoothing": 0.1, "loss": "minimax"},
     # WGAN-GP: each seed's interpolation weights come from its own generator, as in a separate run
     {"loss": "wasserstein", "gp_weight": 10.0, "n_critic": 3, "betas": (0.5, 0.9), "instance_noise": 0.1},
-], ids=["noise-r1-unrolled", "wgan-gp"])
+], ids=["noise-r1-unrolled", "second-order-unrolled", "wgan-gp"])
 def test_train_seeds_equals_separate_runs_of_each_seed(options):
     """(a) End to end: seed s of train_seeds has the weights and history of train(config.seed=s) alone."""
     config = cfg(**options)

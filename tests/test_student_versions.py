@@ -42,11 +42,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")  # n
 WORKERS = 2
 """Chapters executed at once (CI has two cores; each kernel runs one thread)."""
 
-KNOWN_FAILURES: dict[tuple[str, str], str] = {
-    ("student", "03_mode_collapse"):
-        "cell 36 (a check cell after exercise 2, not a self-check) reads x_star, which only exercise 2's "
-        "solution defines: NameError in the student version",
-}
+KNOWN_FAILURES: dict[tuple[str, str], str] = {}
 """(test, chapter stem) -> why it fails today; xfail(strict=False), so the chapter's fix turns it into a pass."""
 
 

@@ -5,15 +5,24 @@
 * :mod:`~gancourse.metrics.fid`: Fréchet distance on its features (chapters 04, 06, 08, 09).
 * :mod:`~gancourse.metrics.histograms`: class histograms and the stacked 1000 modes (chapters 03, 08).
 * :mod:`~gancourse.metrics.counting`: connected-component counts (chapter 05).
+* :mod:`~gancourse.metrics.hopping`: where G's mass sits over training, mode hopping (chapter 03).
 
 Importing this package is cheap: torchmetrics is imported only when an FID is computed.
 """
 
 from gancourse.metrics.classifier import ChecksumError, FashionClassifier, load_classifier
-from gancourse.metrics.counting import count_accuracy, count_histogram_distance, count_objects
+from gancourse.metrics.counting import (
+    component_sizes,
+    count_accuracy,
+    count_histogram_distance,
+    count_objects,
+    label_components,
+)
 from gancourse.metrics.fid import FIDScorer, fid
 from gancourse.metrics.histograms import (
     class_histogram,
+    class_probabilities,
+    confident_class_histogram,
     kl_to_uniform,
     make_stacked,
     predict_classes,
@@ -28,11 +37,15 @@ __all__ = [
     "FashionClassifier",
     "ModeCoverage",
     "class_histogram",
+    "class_probabilities",
+    "component_sizes",
+    "confident_class_histogram",
     "count_accuracy",
     "count_histogram_distance",
     "count_objects",
     "fid",
     "kl_to_uniform",
+    "label_components",
     "load_classifier",
     "make_stacked",
     "mode_coverage",

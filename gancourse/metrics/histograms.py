@@ -1,6 +1,7 @@
 """Class histograms from the Fashion-MNIST classifier: mode collapse seen as missing classes.
 
-Chapter 03 shows a collapsed generator as a class histogram far from uniform;
+Chapter 03 shows a collapsed generator as a class histogram far from uniform, counting only the
+samples the classifier is confident about (:func:`class_probabilities`, :func:`confident_class_histogram`);
 chapter 08 scores fixes with the *stacked 1000 modes* test (three images stacked
 as channels, the mode is the triple of classes, as in Stacked MNIST of VEEGAN and
 PacGAN). KL divergences here are ``KL(p || uniform)`` in nats, with ``0 log 0 = 0``.
@@ -51,6 +52,39 @@ def class_histogram(images: Tensor, classifier: FashionClassifier | None = None,
         raise ValueError("images is empty: need at least one image for a histogram")
     classes = predict_classes(images, classifier, batch_size)
     return torch.bincount(classes, minlength=N_CLASSES).float() / len(classes)
+
+
+@torch.no_grad()
+def class_probabilities(images: Tensor, classifier: FashionClassifier | None = None, batch_size: int = 1000) -> Tensor:
+    """The classifier's softmax for each image: ``(N, 1, 28, 28)`` in ``[-1, 1]`` -> ``(N, 10)``, on the images' device.
+
+    One pass of the classifier; :func:`confident_class_histogram` and the argmax histogram
+    are read from it (chapter 03).
+    """
+    if images.dim() != 4 or tuple(images.shape[1:]) != (1, 28, 28) or len(images) == 0:
+        raise ValueError(f"images must have shape (N, 1, 28, 28) in [-1, 1] with N >= 1, got {tuple(images.shape)}")
+    classifier = _classifier_for(images, classifier)
+    return torch.cat([classifier(images[i : i + batch_size]).softmax(dim=1) for i in range(0, len(images), batch_size)])
+
+
+def confident_class_histogram(probs: Tensor, threshold: float = 0.99) -> tuple[Tensor, float]:
+    """Counts per class of the samples the classifier is confident about, and their share of all samples.
+
+    ``probs`` ``(N, K)`` are class probabilities (:func:`class_probabilities`); a sample counts
+    for its most probable class when that probability is at least ``threshold``. Returns
+    ``(counts, share)``: ``counts`` ``(K,)`` int64, ``share`` = confident samples / ``N``.
+    A classifier files anything, a texture or a flat grey square, under *some* class, often
+    with a high softmax: chapter 03 measures how confident it is on such images and counts only
+    the confident ones, so that a pile of textures does not pass for a collapse onto a class.
+    """
+    if not 0 < threshold < 1:
+        raise ValueError(f"threshold must be a probability in (0, 1), e.g. 0.99; got {threshold!r}")
+    if probs.dim() != 2 or len(probs) == 0:
+        raise ValueError(f"probs must be class probabilities of shape (N, K) with N >= 1, got {tuple(probs.shape)}")
+    top, classes = probs.max(dim=1)
+    confident = top >= threshold
+    counts = torch.bincount(classes[confident], minlength=probs.shape[1])
+    return counts, float(confident.float().mean())
 
 
 def kl_to_uniform(hist: Tensor) -> float:
