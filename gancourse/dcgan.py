@@ -266,9 +266,11 @@ class DCGANDiscriminator(nn.Module):
     or 4x4 feature map sees every other one; chapter 05). Then
     ``minibatch_stddev`` appends a channel, the features are flattened,
     ``minibatch_discrimination`` appends its kernels, and a linear layer gives one
-    raw logit. ``resample="pool"`` halves the side by a 3x3 conv and 2x2 max pooling instead of
+    raw logit (``out_dim`` logits: ``k + 1`` for MAD-GAN's ``k`` generators, chapter 08).
+    ``resample="pool"`` halves the side by a 3x3 conv and 2x2 max pooling instead of
     a stride-2 conv (chapter 06's ablation). With ``pack=m`` the input is already packed by
-    :func:`gancourse.minibatch.pack`. Chapters 03, 05, 06, 08.
+    :func:`gancourse.minibatch.pack`. :meth:`features` gives the inner layer feature matching
+    compares. Chapters 03, 05, 06, 08.
     """
 
     def __init__(
@@ -286,9 +288,11 @@ class DCGANDiscriminator(nn.Module):
         stddev_group: int = 4,
         resample: str = "strided",
         self_attention: bool = False,
+        out_dim: int = 1,
     ) -> None:
         super().__init__()
-        _check_sizes(width=width, channels=channels, pack=pack, n_kernels=n_kernels, kernel_dim=kernel_dim)
+        _check_sizes(width=width, channels=channels, pack=pack, n_kernels=n_kernels, kernel_dim=kernel_dim,
+                     out_dim=out_dim)
         _check_options(norm, activation)
         _check_resample(resample)
         if pack < 1:
@@ -306,6 +310,7 @@ class DCGANDiscriminator(nn.Module):
             c *= 2
         if self_attention:  # every position of the last feature map sees every other one (SAGAN)
             layers.append(SelfAttention2d(c))
+        self._n_hidden = len(layers)  # net[:_n_hidden] is the last conv block: D.features
         if minibatch_stddev:
             layers.append(MinibatchStdDev(stddev_group))
             c += 1
@@ -314,17 +319,28 @@ class DCGANDiscriminator(nn.Module):
         if minibatch_discrimination:
             layers.append(MinibatchDiscrimination(n_features, n_kernels, kernel_dim))
             n_features += n_kernels
-        layers.append(nn.Linear(n_features, 1))
+        layers.append(nn.Linear(n_features, out_dim))
         self.net = nn.Sequential(*layers)
         dcgan_init_(self)
         if norm == "spectral":
             spectral_norm(self)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def _check_input(self, x: Tensor) -> None:
         if x.dim() != 4 or tuple(x.shape[1:]) != self.in_shape:
             packed = f" (pack(x, {self.pack}) of (B, {self.channels}, ...))" if self.pack > 1 else ""
             raise ValueError(
                 f"DCGANDiscriminator expects x of shape (B, {', '.join(map(str, self.in_shape))}){packed}, "
                 f"got {tuple(x.shape)}"
             )
+
+    def forward(self, x: Tensor) -> Tensor:
+        self._check_input(x)
         return self.net(x)
+
+    def features(self, x: Tensor) -> Tensor:
+        """The last conv block's activations, flattened: ``(B, c * start^2)``, before any minibatch layer.
+
+        The inner layer that feature matching compares (:mod:`gancourse.feature_matching`, chapter 08).
+        """
+        self._check_input(x)
+        return _FlattenKeepingGradFormat.apply(self.net[: self._n_hidden](x))

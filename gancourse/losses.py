@@ -11,6 +11,7 @@ own batch, shape ``(S,)`` (what the training loop records for stacked seeds). ``
 * ``wasserstein``: the WGAN critic (Arjovsky et al. 2017), chapter 07.
 * ``hinge``: the hinge loss of SN-GAN / BigGAN, chapters 08, 09.
 * ``least_squares``: LSGAN with a=0, b=1, c=1 (Mao et al. 2017), chapter 09.
+* ``mad_gan``: MAD-GAN's ``(k+1)``-way D for ``k`` generators (Ghosh et al. 2018), chapter 08.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor
 
@@ -104,6 +106,50 @@ def g_least_squares_loss(fake_logits: Tensor, per_seed: bool = False) -> Tensor:
     return 0.5 * _mean((fake_logits - 1.0).square(), per_seed)
 
 
+# ---------------------------------------------------------------- MAD-GAN: k generators, a (k+1)-way D
+
+
+def _n_generators(logits: Tensor) -> int:
+    if logits.dim() < 2 or logits.shape[-1] < 2:
+        raise ValueError(f"MAD-GAN's D gives k + 1 logits per sample (k generators, then 'real'), shape "
+                         f"(B, k + 1) with k >= 1, got {tuple(logits.shape)}: build D with out_dim = k + 1")
+    return logits.shape[-1] - 1
+
+
+def d_mad_gan_loss(real_logits: Tensor, fake_logits: Tensor, per_seed: bool = False) -> Tensor:
+    """MAD-GAN's D loss (Ghosh et al. 2018): cross-entropy of a ``(k+1)``-way classifier (chapter 08).
+
+    Logits ``(B, k + 1)`` (stacked ``(S, B, k + 1)``): class ``k`` (the last) is "real", class
+    ``i < k`` "made by generator ``i``". Fake sample ``j`` of a batch comes from generator
+    ``j mod k`` (the rule of :mod:`gancourse.multi_generator`), so its label follows from its
+    position. Returns the mean over real samples of ``-log p_k(x)`` plus the mean over fake
+    samples of ``-log p_{j mod k}(G(z_j))``.
+    """
+    k = _n_generators(real_logits)
+    if fake_logits.shape[-1] != k + 1:
+        raise ValueError(f"real logits have {k + 1} classes but fake logits {fake_logits.shape[-1]}")
+    real_term = -F.log_softmax(real_logits, dim=-1)[..., k]  # (B,) or (S, B)
+    n_fake = fake_logits.shape[-2]
+    labels = (torch.arange(n_fake, device=fake_logits.device) % k).expand(fake_logits.shape[:-1])
+    fake_term = -F.log_softmax(fake_logits, dim=-1).gather(-1, labels.unsqueeze(-1)).squeeze(-1)
+    return _mean(real_term, per_seed) + _mean(fake_term, per_seed)
+
+
+def g_mad_gan_loss(fake_logits: Tensor, per_seed: bool = False) -> Tensor:
+    """MAD-GAN's G loss ``-log p_real(G_i(z))``: every generator wants D to call its samples real (chapter 08).
+
+    The non-saturating form, as the authors' code (vivkul/MAD-GAN_synthetic) trains it; the
+    paper's minimax form is ``log(1 - p_real)``.
+    """
+    k = _n_generators(fake_logits)
+    return _mean(-F.log_softmax(fake_logits, dim=-1)[..., k], per_seed)
+
+
+def p_real_mad_gan(logits: Tensor) -> Tensor:
+    """The probability of "real" under MAD-GAN's ``(k+1)``-way D: softmax's last entry, ``(..., 1)``."""
+    return F.softmax(logits, dim=-1)[..., -1:]
+
+
 # ---------------------------------------------------------------- registry
 
 
@@ -113,13 +159,15 @@ class GANLoss:
 
     ``d(real_logits, fake_logits)`` and ``g(fake_logits)`` each return the scalar
     that ``D`` resp. ``G`` minimises (``per_seed=True``: one per seed). When ``supports_label_smoothing`` is true,
-    ``d`` also takes a ``real_label=`` keyword (one-sided label smoothing).
+    ``d`` also takes a ``real_label=`` keyword (one-sided label smoothing). ``p_real(logits)`` is the
+    probability of "real" that D's logits stand for (recorded as ``d_real`` and ``d_fake``).
     """
 
     name: str
     d: Callable[[Tensor, Tensor], Tensor]
     g: Callable[[Tensor], Tensor]
     supports_label_smoothing: bool
+    p_real: Callable[[Tensor], Tensor] = torch.sigmoid
 
 
 LOSSES: dict[str, GANLoss] = {
@@ -128,6 +176,7 @@ LOSSES: dict[str, GANLoss] = {
     "wasserstein": GANLoss("wasserstein", d_wasserstein_loss, g_wasserstein_loss, False),
     "hinge": GANLoss("hinge", d_hinge_loss, g_hinge_loss, False),
     "least_squares": GANLoss("least_squares", d_least_squares_loss, g_least_squares_loss, False),
+    "mad_gan": GANLoss("mad_gan", d_mad_gan_loss, g_mad_gan_loss, False, p_real_mad_gan),
 }
 
 

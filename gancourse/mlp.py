@@ -21,6 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from gancourse.minibatch import MinibatchDiscrimination, MinibatchStdDev
+from gancourse.regularizers import spectral_norm as apply_spectral_norm
 
 ACTIVATIONS = ("relu", "leaky_relu", "prelu", "tanh", "sigmoid")
 NORMS = ("none", "batch")
@@ -230,12 +231,22 @@ class _MLP(nn.Module):
         return model.train(self.training)
 
 
+def _weight(module: nn.Module) -> Tensor:
+    """A layer's own weight tensor: under spectral norm the raw one the parametrization normalises."""
+    if nn.utils.parametrize.is_parametrized(module, "weight"):
+        return module.parametrizations.weight.original
+    return module.weight
+
+
 def _copy_seed(single: nn.Module, stacked: nn.Module, s: int, to_stack: bool) -> None:
     """Copy the parameters of ``single`` into seed ``s`` of ``stacked`` (or back, ``to_stack=False``)."""
     # both were built by the same constructor code, so their modules pair up in order
     for a, b in zip(single.modules(), stacked.modules(), strict=True):
         if isinstance(a, nn.Linear):
-            tensors = [(a.weight, b.weight[s].T), (a.bias, b.bias[s, 0])]
+            tensors = [(_weight(a), _weight(b)[s].T), (a.bias, b.bias[s, 0])]
+            if nn.utils.parametrize.is_parametrized(a, "weight"):  # spectral norm's power-iteration vectors
+                sn_a, sn_b = a.parametrizations.weight[0], b.parametrizations.weight[0]
+                tensors += [(sn_a._u, sn_b._u[s]), (sn_a._v, sn_b._v[s])]
         elif isinstance(a, nn.BatchNorm1d):
             F = a.num_features
             tensors = [(getattr(a, n), getattr(b, n).view(-1, F)[s])
@@ -307,6 +318,10 @@ class MLPDiscriminator(_MLP):
     dimension 5, as the reference code) and ``minibatch_stddev`` (group of
     ``stddev_group`` samples) are inserted just before the last layer. ``input_scale`` multiplies
     the input first (Metz et al. 2017 scale the radius-2 ring by 1/4 for D; chapter 03). Chapters 00-03, 08.
+
+    Chapter 08's options: ``out_dim`` logits instead of one (``k + 1`` for MAD-GAN's
+    ``k`` generators, loss ``"mad_gan"``), ``spectral_norm`` on every linear layer (per seed
+    when stacked), and :meth:`features` for feature matching.
     """
 
     def __init__(
@@ -325,13 +340,15 @@ class MLPDiscriminator(_MLP):
         stddev_group: int = 4,
         input_scale: float = 1.0,
         norm: str = "none",
+        out_dim: int = 1,
+        spectral_norm: bool = False,
     ) -> None:
         super().__init__()
         if not (isinstance(input_scale, (int, float)) and 0 < input_scale < float("inf")):
             raise ValueError(f"input_scale must be a number > 0 (e.g. 0.25), got {input_scale!r}")
-        if min(in_dim, width, pack) < 1 or depth < 0:
-            raise ValueError(f"need in_dim, width, pack >= 1 and depth >= 0, got {in_dim}, {width}, {pack}, "
-                             f"{depth}")
+        if min(in_dim, width, pack, out_dim) < 1 or depth < 0:
+            raise ValueError(f"need in_dim, width, pack, out_dim >= 1 and depth >= 0, got {in_dim}, {width}, "
+                             f"{pack}, {out_dim}, {depth}")
         if norm not in NORMS:
             raise ValueError(f"unknown norm {norm!r} for MLPDiscriminator; use one of {', '.join(NORMS)}")
         make_activation(activation)
@@ -339,7 +356,8 @@ class MLPDiscriminator(_MLP):
         self.config = dict(in_dim=in_dim, width=width, depth=depth, activation=activation,
                            minibatch_discrimination=minibatch_discrimination, pack=pack,
                            minibatch_stddev=minibatch_stddev, n_kernels=n_kernels, kernel_dim=kernel_dim,
-                           stddev_group=stddev_group, input_scale=input_scale, norm=norm)
+                           stddev_group=stddev_group, input_scale=input_scale, norm=norm, out_dim=out_dim,
+                           spectral_norm=spectral_norm)
         self.in_dim, self.pack = in_dim, pack
         self.in_features = pack * in_dim
         layers: list[nn.Module] = [] if input_scale == 1 else [Scale(input_scale)]
@@ -347,6 +365,7 @@ class MLPDiscriminator(_MLP):
         for _ in range(depth):
             layers += [self._linear(fan_in, width), *self._norm(norm, width), self._activation(activation)]
             fan_in = width
+        self._n_hidden = len(layers)  # net[:_n_hidden] is the last hidden layer: D.features
         if minibatch_discrimination:
             layers.append(MinibatchDiscrimination(fan_in, n_kernels, kernel_dim,
                                                   n_models=n_models if self.stacked else None))
@@ -354,12 +373,22 @@ class MLPDiscriminator(_MLP):
         if minibatch_stddev:
             layers.append(MinibatchStdDev(stddev_group, batch_dims=2 if self.stacked else 1))
             fan_in += 1
-        layers.append(self._linear(fan_in, 1))
+        layers.append(self._linear(fan_in, out_dim))
         self.net = nn.Sequential(*layers)
+        if spectral_norm:
+            apply_spectral_norm(self)
 
     def forward(self, x: Tensor) -> Tensor:
         self._check_input(x, "x" if self.pack == 1 else f"x packed by pack(x, {self.pack})")
         return self.net(x)
+
+    def features(self, x: Tensor) -> Tensor:
+        """D's last hidden layer, before any minibatch layer: ``(B, width)``, stacked ``(S, B, width)``.
+
+        The inner layer that feature matching compares (:mod:`gancourse.feature_matching`, chapter 08).
+        """
+        self._check_input(x, "x" if self.pack == 1 else f"x packed by pack(x, {self.pack})")
+        return self.net[: self._n_hidden](x)
 
 
 def stack_models(models: list[MLPGenerator] | list[MLPDiscriminator]) -> _MLP:

@@ -20,6 +20,8 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
+from gancourse.stacked_spectral_norm import stacked_spectral_norm
+
 
 def _check_batch_dims(x: Tensor, batch_dims: int) -> None:
     if batch_dims not in (1, 2):
@@ -110,15 +112,17 @@ def spectral_norm(model: nn.Module) -> nn.Module:
     Each weight is divided by a power-iteration estimate of its largest singular
     value, updated on every forward pass in train mode (SN-GAN, chapter 08).
     Layers that already carry a parametrization on ``weight`` are left alone.
-    Not for stacked-seed MLPs (their weights are 3-D batches of matrices).
+    Stacked-seed linear layers (``(S, in, out)`` weights, :class:`gancourse.mlp.StackedLinear`)
+    get one estimate per seed (:mod:`gancourse.stacked_spectral_norm`).
     """
     for module in model.modules():
-        if getattr(module, "stacked", False):
-            raise ValueError(
-                f"spectral_norm does not support stacked-seed modules ({type(module).__name__} with "
-                f"n_models={getattr(module, 'n_models', '?')}); apply it to ordinary modules, one per seed"
-            )
-        if isinstance(module, _SPECTRAL_LAYERS) and not nn.utils.parametrize.is_parametrized(module, "weight"):
+        weight = getattr(module, "weight", None)
+        if getattr(module, "stacked", False) and isinstance(weight, Tensor) and weight.dim() == 3:
+            if not nn.utils.parametrize.is_parametrized(module, "weight"):
+                stacked_spectral_norm(module)
+        elif getattr(module, "stacked", False):
+            continue  # stacked batch norm: no weight matrix to normalise
+        elif isinstance(module, _SPECTRAL_LAYERS) and not nn.utils.parametrize.is_parametrized(module, "weight"):
             nn.utils.parametrizations.spectral_norm(module)
     return model
 

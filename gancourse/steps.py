@@ -20,6 +20,7 @@ import torch
 from torch import Tensor, nn
 from torch.func import functional_call
 
+from gancourse.feature_matching import d_features, feature_matching_loss
 from gancourse.losses import get_loss
 from gancourse.minibatch import MinibatchDiscrimination, MinibatchStdDev, pack
 from gancourse.regularizers import add_instance_noise, clip_weights_, gradient_penalty, r1_penalty
@@ -153,16 +154,18 @@ def d_step(G: nn.Module, D: nn.Module, opt_d: torch.optim.Optimizer, x_real: Ten
     opt_d.step()
     if config.clip_value is not None:
         clip_weights_(D, config.clip_value)
-    return DStats(d_loss.detach(), per_seed_mean(real_logits.detach().sigmoid(), S),
-                  per_seed_mean(fake_logits.detach().sigmoid(), S), d_grad_norm)
+    return DStats(d_loss.detach(), per_seed_mean(loss.p_real(real_logits.detach()), S),
+                  per_seed_mean(loss.p_real(fake_logits.detach()), S), d_grad_norm)
 
 
 def g_step(G: nn.Module, D: nn.Module, opt_g: torch.optim.Optimizer, z: Tensor, config: TrainConfig,
-           rng: Randomness | None = None, noise_std: float = 0.0) -> GStats:
+           rng: Randomness | None = None, noise_std: float = 0.0, x_real: Tensor | None = None) -> GStats:
     """One update of G against the current D, on ``G(z)`` with ``z`` ``(n, z_dim)`` or ``(S, n, z_dim)``.
 
     Chapters 01, 02, 03 (G's best response to a frozen D), 04, 07, 08. Only ``opt_g``'s parameters
-    get gradients: D is not changed and its weight gradients are not even computed.
+    get gradients: D is not changed and its weight gradients are not even computed. With
+    ``config.feature_matching`` G's loss is the distance between the means of D's features on
+    ``x_real`` (a real batch like ``d_step``'s, required then) and on ``G(z)`` (chapter 08).
     """
     S = n_models(G, D)
     batch_dims = 1 if S == 1 else 2
@@ -170,9 +173,19 @@ def g_step(G: nn.Module, D: nn.Module, opt_g: torch.optim.Optimizer, z: Tensor, 
     params = _params(opt_g)
     with _autocast(config.amp, z.device):
         x_fake = G(z)
-        fake_logits = _at_least_float32(D(_d_input(x_fake, noise_std, config.pack, rng, batch_dims)))
-        # (2) Update G: maximize log D(G(z)) (non-saturating; "minimax" minimises log(1 - D(G(z))) instead)
-        g_loss = per_seed_loss(loss.g, S, fake_logits)  # () or (S,)
+        fake_in = _d_input(x_fake, noise_std, config.pack, rng, batch_dims)
+        if config.feature_matching:
+            if x_real is None:
+                raise ValueError("feature matching compares D's features on real and fake batches: pass x_real")
+            with torch.no_grad():  # the real features do not depend on G
+                f_real = d_features(D, _d_input(x_real, noise_std, config.pack, rng, batch_dims)).float()
+            # (2) Update G: match the mean of D's inner layer on real data (Salimans et al. 2016)
+            f_fake = _at_least_float32(d_features(D, fake_in))
+            g_loss = feature_matching_loss(f_real, f_fake, per_seed=S > 1)  # () or (S,)
+        else:
+            fake_logits = _at_least_float32(D(fake_in))
+            # (2) Update G: maximize log D(G(z)) (non-saturating; "minimax" minimises log(1 - D(G(z))) instead)
+            g_loss = per_seed_loss(loss.g, S, fake_logits)  # () or (S,)
     opt_g.zero_grad(set_to_none=True)
     # inputs=: only G's gradients; D's weight gradients would be computed and thrown away
     g_loss.sum().backward(inputs=params)
@@ -190,7 +203,7 @@ def _state_tensors(D: nn.Module, opt_d: torch.optim.Optimizer) -> list[Tensor]:
 
 def unrolled_g_step(G: nn.Module, D: nn.Module, opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer,
                     z: Tensor, draw: Callable[[], tuple[Tensor, Tensor]], config: TrainConfig,
-                    rng: Randomness | None = None, noise_std: float = 0.0) -> GStats:
+                    rng: Randomness | None = None, noise_std: float = 0.0, x_real: Tensor | None = None) -> GStats:
     """G's step on ``G(z)`` against D unrolled ``config.unrolled_steps`` steps ahead (Metz et al. 2017). Ch. 03, 08.
 
     D's ``k`` look-ahead steps train on batches from ``draw() -> (x_real, z)``; D itself, its
@@ -215,7 +228,7 @@ def unrolled_g_step(G: nn.Module, D: nn.Module, opt_g: torch.optim.Optimizer, op
     saved = [t.detach().clone() for t in state]
     for _ in range(config.unrolled_steps):
         d_step(G, D, opt_d, *draw(), config, rng, noise_std)
-    stats = g_step(G, D, opt_g, z, config, rng, noise_std)
+    stats = g_step(G, D, opt_g, z, config, rng, noise_std, x_real)
     with torch.no_grad():
         torch._foreach_copy_(state, saved)
     return stats

@@ -9,7 +9,7 @@ The loop reads like the papers (Goodfellow et al. 2014, Algorithm 1)::
 
 Every fix of the course is a field of :class:`TrainConfig`: the loss (chapters 02, 07),
 two learning rates and ``n_critic`` (04), gradient penalty, R1 and weight clipping (01, 07),
-instance noise, one-sided label smoothing, packing and unrolled G steps (08).
+instance noise, one-sided label smoothing, packing, unrolled G steps and feature matching (08).
 
 This module holds the loop (:func:`train`, :func:`train_seeds`: chapters 00, 02-09; :class:`Run`,
 the same loop advanced in chunks, for chapter 00's playground), its configuration and what it
@@ -45,6 +45,7 @@ from gancourse.progress import progress_bar
 from gancourse.regularizers import instance_noise_std
 from gancourse.runtime import default_device
 from gancourse.seeds import Randomness, SampleReal, n_models, stacked_models
+from gancourse.simultaneous import simultaneous_step
 from gancourse.steps import DStats, GStats, d_step, g_step, make_optimizer, unrolled_g_step
 
 __all__ = [
@@ -90,6 +91,8 @@ _RULES: dict[str, tuple[Callable[[object], bool], str]] = {
     "amp": (lambda v: v in AMP_MODES, f"one of {', '.join(AMP_MODES)}"),
     "channels_last": (lambda v: v in (None, True, False), "None (auto), True or False"),
     "progress": (lambda v: isinstance(v, bool), "True or False"),
+    "feature_matching": (lambda v: isinstance(v, bool), "True or False"),
+    "simultaneous": (lambda v: isinstance(v, bool), "True or False"),
 }
 
 
@@ -138,6 +141,9 @@ class TrainConfig:
     Only for losses with labels (minimax, non_saturating)."""
     pack: int = 1
     """PacGAN's m: D judges ``m`` samples concatenated (its input must be built with ``pack=m``); 1 = off."""
+    feature_matching: bool = False
+    """Feature matching (Salimans et al. 2016): G minimises the squared distance between the means of
+    D's inner layer (``D.features``) on a real and a fake batch instead of ``loss``'s G term; D trains as usual."""
     log_every: int = 100
     """G steps between history flushes: the NaN check, the progress bar update and ``callback``."""
     checkpoint_every: int | None = None
@@ -156,6 +162,9 @@ class TrainConfig:
     """Channels-last memory format for conv nets and image batches; None = auto (on for conv nets)."""
     progress: bool = True
     """Show a tqdm progress bar (updated at flushes only)."""
+    simultaneous: bool = False
+    """D and G step at once on one batch (:mod:`gancourse.simultaneous`, the update of PacGAN's code); False
+    alternates (D, then G against the updated D). Needs ``n_critic=1`` and ``unrolled_steps=0``."""
 
     def __post_init__(self) -> None:
         for name in _RULES:
@@ -175,6 +184,17 @@ class TrainConfig:
             labelled = [name for name, loss in LOSSES.items() if loss.supports_label_smoothing]
             raise ValueError(f"TrainConfig.label_smoothing needs a loss with labels ({', '.join(labelled)}); "
                              f"loss={self.loss!r} has none: set label_smoothing=0")
+        if self.loss == "mad_gan" and self.pack > 1:
+            raise ValueError("TrainConfig.pack must be 1 with loss='mad_gan': D labels each fake sample by the "
+                             "generator that made it, which packing would mix")
+        if self.feature_matching and (self.simultaneous or self.unroll_order == 2):
+            raise ValueError("TrainConfig.feature_matching needs G's own step: it does not combine with "
+                             f"simultaneous={self.simultaneous!r} or unroll_order={self.unroll_order!r} (use "
+                             "simultaneous=False and unroll_order=1)")
+        if self.simultaneous and (self.n_critic != 1 or self.unrolled_steps):
+            raise ValueError(f"TrainConfig.simultaneous steps D and G once each from one batch; it needs n_critic=1 "
+                             f"and unrolled_steps=0, got n_critic={self.n_critic}, "
+                             f"unrolled_steps={self.unrolled_steps}")
         if self.unroll_order == 2 and (self.gp_weight or self.r1_weight or self.clip_value is not None):
             raise ValueError("TrainConfig.unroll_order=2 differentiates plain D steps; it does not combine with "
                              f"gp_weight={self.gp_weight!r}, r1_weight={self.r1_weight!r} or "
@@ -421,15 +441,19 @@ class Run:
             n = config.batch_size * config.pack
             anneal = config.instance_noise_anneal or config.steps
             noise_std = instance_noise_std(step, config.instance_noise, anneal) if config.instance_noise else 0.0
-            for _ in range(config.n_critic):
+            if config.simultaneous:  # D and G from one batch at once (PacGAN's code; chapter 09)
+                d_stats, g_stats = simultaneous_step(G, D, self.opt_g, self.opt_d, *draw(), config, rng, noise_std)
+            for _ in range(0 if config.simultaneous else config.n_critic):
                 # (1) Update D: maximize log D(x) + log(1 - D(G(z)))
                 d_stats = d_step(G, D, self.opt_d, *draw(), config, rng, noise_std)
             # (2) Update G: maximize log D(G(z)), against D itself or D unrolled k steps ahead
-            z = rng.z(n, self.z_dim)
-            if config.unrolled_steps:
-                g_stats = unrolled_g_step(G, D, self.opt_g, self.opt_d, z, draw, config, rng, noise_std)
-            else:
-                g_stats = g_step(G, D, self.opt_g, z, config, rng, noise_std)
+            if not config.simultaneous:
+                z = rng.z(n, self.z_dim)
+                x_real = rng.real(self.data, n) if config.feature_matching else None  # feature matching's real side
+                if config.unrolled_steps:
+                    g_stats = unrolled_g_step(G, D, self.opt_g, self.opt_d, z, draw, config, rng, noise_std, x_real)
+                else:
+                    g_stats = g_step(G, D, self.opt_g, z, config, rng, noise_std, x_real)
             self.history.record(step, **d_stats._asdict(), **g_stats._asdict())
 
             done = self.step = step + 1

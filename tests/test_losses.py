@@ -14,6 +14,11 @@ def t(*values):
     return torch.tensor(values, dtype=torch.float64).view(-1, 1)  # logits of shape (B, 1)
 
 
+def logit_width(name):
+    """Logits per sample: MAD-GAN's D has k + 1 of them (k = 2 generators here), every other loss one."""
+    return 3 if name == "mad_gan" else 1
+
+
 def softplus(x):
     return math.log1p(math.exp(x))
 
@@ -64,8 +69,9 @@ def test_wasserstein_hinge_least_squares_by_hand():
 @pytest.mark.parametrize("name", list(LOSSES))
 def test_losses_take_any_shape(name):
     loss = get_loss(name)
-    real, fake = torch.randn(3, 8, 1, generator=torch.Generator().manual_seed(0)).unbind(0)[:2]
-    stacked_real, stacked_fake = real.view(2, 4, 1), fake.view(2, 4, 1)  # (S, B, 1)
+    w = logit_width(name)
+    real, fake = torch.randn(3, 8, w, generator=torch.Generator().manual_seed(0)).unbind(0)[:2]
+    stacked_real, stacked_fake = real.view(2, 4, w), fake.view(2, 4, w)  # (S, B, w)
     assert_close(loss.d(stacked_real, stacked_fake), loss.d(real, fake))
     assert_close(loss.g(stacked_fake), loss.g(fake))
     assert loss.d(real, fake).dim() == 0
@@ -86,13 +92,13 @@ def test_saturating_gradient_vanishes_where_non_saturating_does_not():
 
 
 def test_extreme_logits_stay_finite():
-    big = t(100.0, -100.0)
-    for loss in LOSSES.values():
+    for name, loss in LOSSES.items():
+        big = t(100.0, -100.0).expand(2, logit_width(name))
         assert torch.isfinite(loss.d(big, -big)) and torch.isfinite(loss.g(big))
 
 
 def test_registry_pairs_and_errors():
-    assert set(LOSSES) == {"minimax", "non_saturating", "wasserstein", "hinge", "least_squares"}
+    assert set(LOSSES) == {"minimax", "non_saturating", "wasserstein", "hinge", "least_squares", "mad_gan"}
     assert get_loss("minimax").g is losses.g_saturating_loss
     assert get_loss("non_saturating").g is losses.g_non_saturating_loss
     assert get_loss("non_saturating").d is losses.d_minimax_loss
@@ -108,9 +114,27 @@ def test_registry_pairs_and_errors():
 def test_per_seed_losses_equal_each_seeds_own_loss(name):
     """``per_seed=True`` on (S, B, 1) logits gives seed s the loss of its own batch (what train_seeds records)."""
     loss = get_loss(name)
-    real, fake = torch.randn(2, 3, 5, 1, generator=torch.Generator().manual_seed(1)).unbind(0)
+    real, fake = torch.randn(2, 3, 6, logit_width(name), generator=torch.Generator().manual_seed(1)).unbind(0)
     smoothing = {"real_label": 0.9} if loss.supports_label_smoothing else {}
     d, g = loss.d(real, fake, per_seed=True, **smoothing), loss.g(fake, per_seed=True)
     assert d.shape == g.shape == (3,)
     assert_close(d, torch.stack([loss.d(real[s], fake[s], **smoothing) for s in range(3)]))
     assert_close(g, torch.stack([loss.g(fake[s]) for s in range(3)]))
+
+
+def test_mad_gan_losses_match_a_naive_loop():
+    """MAD-GAN (Ghosh et al. 2018): fake sample j comes from generator j mod k; class k is "real"."""
+    k, n = 3, 7
+    real, fake = torch.randn(2, n, k + 1, dtype=torch.float64, generator=torch.Generator().manual_seed(2)).unbind(0)
+
+    def log_p(row, c):  # log softmax by hand
+        return row[c] - math.log(sum(math.exp(v) for v in row.tolist()))
+
+    d_ref = (-sum(log_p(real[i], k) for i in range(n)) / n - sum(log_p(fake[j], j % k) for j in range(n)) / n)
+    g_ref = -sum(log_p(fake[j], k) for j in range(n)) / n
+    assert_close(losses.d_mad_gan_loss(real, fake).item(), float(d_ref))
+    assert_close(losses.g_mad_gan_loss(fake).item(), float(g_ref))
+    p = losses.p_real_mad_gan(fake)
+    assert p.shape == (n, 1) and 0 < p.min() and p.max() < 1
+    with pytest.raises(ValueError, match="out_dim = k \\+ 1"):
+        losses.g_mad_gan_loss(torch.zeros(4, 1))

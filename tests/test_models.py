@@ -389,7 +389,8 @@ def tiny_models(kind):
 
 
 @pytest.mark.parametrize("kind", ["mlp", "mlp_stacked", "dcgan", "dcgan_spectral"])
-@pytest.mark.parametrize("loss_name", list(LOSSES))
+# MAD-GAN's loss needs a (k+1)-way D and k generators: tests/test_multi_generator.py steps it
+@pytest.mark.parametrize("loss_name", [name for name in LOSSES if name != "mad_gan"])
 def test_one_step_gives_finite_gradients(kind, loss_name):
     G, D, x_real, z_shape = tiny_models(kind)
     loss = LOSSES[loss_name]

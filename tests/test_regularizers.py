@@ -5,7 +5,7 @@ import torch
 from torch import nn
 from torch.testing import assert_close
 
-from gancourse.mlp import MLPDiscriminator, StackedLinear
+from gancourse.mlp import StackedLinear
 from gancourse.regularizers import (
     add_instance_noise,
     clip_weights_,
@@ -164,11 +164,21 @@ def test_spectral_norm_makes_largest_singular_value_one(make_layer, as_matrix):
     assert 0.99 < sigma_after < 1.01
 
 
-def test_spectral_norm_refuses_stacked_modules():
-    with pytest.raises(ValueError, match="stacked"):
-        spectral_norm(MLPDiscriminator(width=4, n_models=3))
-    with pytest.raises(ValueError, match="stacked"):
-        spectral_norm(nn.Sequential(StackedLinear(2, 2, n_models=3)))
+def test_spectral_norm_of_stacked_layers_normalises_each_seed_on_its_own():
+    """Stacked weights (S, in, out): one power iteration per seed; each seed's sigma goes to 1 (chapter 08)."""
+    torch.manual_seed(5)
+    layer = StackedLinear(8, 6, n_models=3)
+    with torch.no_grad():
+        layer.weight.mul_(torch.tensor([1.0, 10.0, 100.0]).view(3, 1, 1))  # three different scales
+    model = spectral_norm(nn.Sequential(layer)).train()
+    x = torch.randn(3, 2, 8)
+    for _ in range(50):
+        model(x)
+    sigmas = torch.linalg.matrix_norm(layer.weight.detach(), ord=2)  # (3,): the normalised weights
+    assert ((sigmas > 0.99) & (sigmas < 1.01)).all(), sigmas
+    raw = layer.parametrizations.weight.original.detach()
+    assert_close(layer.weight.detach(), raw / torch.linalg.matrix_norm(raw, ord=2).view(3, 1, 1), rtol=1e-3,
+                 atol=1e-5)
 
 
 def test_instance_noise_schedule():

@@ -8,7 +8,14 @@ import torch
 from gancourse.fashion_dcgan import fashion_dcgan
 from gancourse.history import History
 from gancourse.metrics import FIDScorer, class_histogram, kl_to_uniform, load_classifier
-from gancourse.scoring import CheckpointScorer, sample_images, stack_runs, train_scored, train_scored_seeds
+from gancourse.scoring import (
+    CheckpointScorer,
+    make_fid_scorer,
+    sample_images,
+    stack_runs,
+    train_scored,
+    train_scored_seeds,
+)
 
 
 @pytest.fixture(scope="module")
@@ -120,3 +127,27 @@ def test_a_diverged_generator_is_reported(real_and_scorer):
 
     with pytest.raises(FloatingPointError, match="step 5"):
         scorer.score(5, NaNGenerator(), History())
+
+
+def test_fast_fid_scorer_gives_the_default_numbers(real_and_scorer):
+    real, fid_scorer = real_and_scorer
+    fast = make_fid_scorer(real[:200])
+    x = real[200:] * 0.8
+    assert fast(x) == pytest.approx(fid_scorer(x), rel=1e-3)
+    assert fast(x) > 1.0  # not a trivially equal pair of numbers
+
+
+def test_a_second_callback_sees_every_flush_after_the_scorer(real_and_scorer):
+    real, fid_scorer = real_and_scorer
+    scorer = CheckpointScorer(fid_scorer, every=10, z_dim=64, n_samples=40, n_fixed=4, seed=5)
+    calls = []
+
+    def also(step, history, G, D):  # what a probe such as CovariateShiftProbe receives
+        calls.append((step, len(history), len(scorer)))
+
+    train_scored(_setup(real, seed=5, steps=20), scorer, device="cpu", also=also)
+    # log_every 5 divides every=10, so the flushes fall at 5, 10, 15, 20; the scorer has already run at each
+    assert [c[0] for c in calls] == [5, 10, 15, 20]
+    assert [c[1] for c in calls] == [5, 10, 15, 20]  # the history up to that step
+    assert [c[2] for c in calls] == [1, 2, 2, 3]  # step 0, then the checkpoints at 10 and 20
+    assert scorer.steps.tolist() == [0, 10, 20]

@@ -63,7 +63,8 @@ def assert_all_finite(history) -> None:
 # ---------------------------------------------------------------- smoke: every model x every loss
 
 
-@pytest.mark.parametrize("loss", list(LOSSES))
+# MAD-GAN's loss needs k generators and a (k+1)-way D: tests/test_multi_generator.py trains it
+@pytest.mark.parametrize("loss", [name for name in LOSSES if name != "mad_gan"])
 @pytest.mark.parametrize("model", ["mlp", "dcgan"])
 def test_every_model_and_loss_trains(model, loss):
     G, D = tiny_mlp() if model == "mlp" else tiny_dcgan()
@@ -297,7 +298,8 @@ def test_amp_bf16_runs_both_players_linear_layers_in_bfloat16(amp, expected):
 def test_amp_bf16_d_loss_is_the_loss_computed_under_autocast_by_hand():
     G, D = tiny_mlp()
     D_ref = copy.deepcopy(D)
-    x_real, z = torch.randn(8, 2), torch.randn(8, 2)
+    # fixed inputs: with unseeded ones the bf16 rounding below was sometimes under 1e-5 (a flaky test)
+    x_real, z = torch.randn(2, 8, 2, generator=torch.Generator().manual_seed(5)).unbind(0)
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
         real_logits, fake_logits = D_ref(x_real).float(), D_ref(G(z)).float()
     by_hand = torch.nn.functional.softplus(-real_logits).mean() + torch.nn.functional.softplus(fake_logits).mean()

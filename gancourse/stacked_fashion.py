@@ -1,0 +1,118 @@
+"""Stacked Fashion-MNIST: the DCGAN on three garments stacked as channels, 1,000 modes, and the fixes on it.
+
+The Stacked MNIST test of VEEGAN (Srivastava et al. 2017) and PacGAN (Lin et al. 2018) with
+Fashion-MNIST in place of the digits: a sample is three 28x28 images in three channels, its
+mode the triple of classes the course's classifier gives the channels (10^3 = 1,000 modes).
+Chapter 08 trains the plain DCGAN and some fixes of :data:`gancourse.fixes.FIXES` on it and
+scores modes hit and ``KL(mode histogram || uniform)`` (:func:`gancourse.metrics.stacked_modes`).
+
+The nets are :mod:`gancourse.dcgan`'s at ``channels=3``, the training settings
+:mod:`gancourse.fashion_dcgan`'s (z of 64, batch 64, Adam 2e-4 / (0.5, 0.999), non-saturating).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from gancourse import datasets
+from gancourse.dcgan import DCGANDiscriminator, DCGANGenerator
+from gancourse.fashion_dcgan import BATCH_SIZE, Z_DIM
+from gancourse.fixes import Fix, get_fix
+from gancourse.metrics import load_classifier, make_stacked, stacked_modes
+from gancourse.metrics.histograms import N_STACKED
+from gancourse.multi_generator import multi_dcgan_generator
+from gancourse.runtime import default_device
+from gancourse.scoring import sample_images
+from gancourse.seeds import init_models
+from gancourse.training import TrainConfig, train
+
+N_MODES = 10**N_STACKED
+
+
+def stacked_data(n: int, seed: int = 0, device: torch.device | str | None = None) -> tuple[Tensor, Tensor]:
+    """``n`` stacked training samples ``(n, 3, 28, 28)`` in [-1, 1] and their classes ``(n, 3)``, on ``device``.
+
+    Each sample's channels are three Fashion-MNIST training images drawn uniformly with
+    replacement from ``torch.Generator().manual_seed(seed)`` (:func:`gancourse.metrics.make_stacked`).
+    """
+    device = torch.device(device) if device is not None else default_device()
+    images, labels = datasets.fashion_mnist("train", device=device)
+    return make_stacked(images, labels, n, torch.Generator().manual_seed(seed))
+
+
+def dcgan_models(fix: str | Fix, seed: int, width: int = 16) -> tuple[nn.Module, nn.Module]:
+    """G and D of the stacked DCGAN with ``fix`` applied, built after ``torch.manual_seed(seed)``. Chapter 08.
+
+    ``spectral_norm`` becomes ``norm="spectral"`` in D; MAD-GAN's ``k`` generators share a body
+    (:func:`gancourse.multi_generator.multi_dcgan_generator`) against a ``(k+1)``-way D.
+    """
+    fix = get_fix(fix)
+    k = fix.n_generators
+    d_args = dict(image_size=28, channels=N_STACKED, width=width, pack=fix.pack, out_dim=k + 1 if k > 1 else 1,
+                  minibatch_stddev=bool(fix.d_options.get("minibatch_stddev", False)),
+                  minibatch_discrimination=bool(fix.d_options.get("minibatch_discrimination", False)))
+    if fix.d_options.get("spectral_norm"):
+        d_args["norm"] = "spectral"
+    g_args = dict(z_dim=Z_DIM, image_size=28, channels=N_STACKED, width=width)
+
+    def make_G() -> nn.Module:
+        return multi_dcgan_generator(k, shared_body=True, **g_args) if k > 1 else DCGANGenerator(**g_args)
+
+    return init_models(seed, make_G, lambda: DCGANDiscriminator(**d_args))
+
+
+@dataclass
+class StackedRun:
+    """One fix on stacked Fashion-MNIST for one seed: the score and the cost."""
+
+    fix: str
+    seed: int
+    modes: int
+    """Modes (class triples) hit by at least one of the scored samples, of 1,000."""
+    kl: float
+    """``KL(mode histogram || uniform over 1,000)`` in nats."""
+    steps: int
+    seconds: float
+    """Wall-clock seconds of training (scoring excluded; measured, machine-dependent)."""
+    G: nn.Module
+
+    @property
+    def ms_per_step(self) -> float:
+        return 1e3 * self.seconds / self.steps
+
+
+def run_stacked(fix: str | Fix, seeds: Sequence[int], data: Tensor, steps: int, width: int = 16,
+                n_samples: int = 26_000, device: torch.device | str | None = None) -> list[StackedRun]:
+    """Train ``fix`` on the stacked ``data`` ``(N, 3, 28, 28)`` for ``steps`` G steps, once per seed; score each.
+
+    Each seed's G then makes ``n_samples`` samples (26,000 in the published protocol) from
+    ``z`` drawn with ``torch.Generator().manual_seed(seed)``; the classifier labels each channel.
+    Chapter 08 (three fixes, three seeds, a short run); chapter 09's lab at larger budgets.
+    """
+    fix = get_fix(fix)
+    if data.dim() != 4 or tuple(data.shape[1:]) != (N_STACKED, 28, 28):
+        raise ValueError(f"data must be stacked samples (N, 3, 28, 28) from stacked_data(n), got {tuple(data.shape)}")
+    if steps < 1 or n_samples < 1:
+        raise ValueError(f"steps and n_samples must be >= 1, got {steps} and {n_samples}")
+    device = torch.device(device) if device is not None else default_device()
+    classifier = load_classifier(device)
+    runs = []
+    for seed in seeds:
+        G, D = dcgan_models(fix, seed, width)
+        config = TrainConfig(steps=steps, batch_size=BATCH_SIZE, lr_d=2e-4, lr_g=2e-4, betas=(0.5, 0.999),
+                             z_dim=Z_DIM, seed=seed, progress=False, **fix.train_fields())
+        start = time.perf_counter()
+        result = train(G, D, data, config, device=device)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        seconds = time.perf_counter() - start
+        z = torch.randn(n_samples, Z_DIM, generator=torch.Generator().manual_seed(seed)).to(device)
+        x = sample_images(result.G, z)  # (n_samples, 3, 28, 28)
+        modes, kl = stacked_modes(x, classifier)
+        runs.append(StackedRun(fix.name, seed, modes, kl, steps, seconds, result.G))
+    return runs

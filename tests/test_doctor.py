@@ -1,0 +1,184 @@
+"""The GAN doctor: it names the right symptom on logs built to fail in known ways, stays quiet on a healthy one,
+reads what a learner's own loop writes (CSV), says clearly what is wrong with a bad file, and runs from a shell."""
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from gancourse import datasets, doctor
+from gancourse.health import CHAPTERS
+from gancourse.history import History
+from gancourse.lab import FIXES
+from gancourse.mlp import MLPDiscriminator, MLPGenerator
+from gancourse.training import TrainConfig, TrainingDiverged, train_seeds
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def healthy_log(steps=600, seeds=None, seed=0):
+    """Records of a run near equilibrium: noisy flat losses, D unsure (D(x), D(G(z)) near 1/2), steady gradients."""
+    gen = torch.Generator().manual_seed(seed)
+    shape = (steps,) if seeds is None else (steps, seeds)
+    noise = lambda scale: scale * torch.randn(shape, generator=gen)  # noqa: E731
+    return History.from_dict({
+        "d_loss": 1.35 + noise(0.05), "g_loss": 0.72 + noise(0.08), "d_real": 0.52 + noise(0.02),
+        "d_fake": 0.48 + noise(0.02), "d_grad_norm": 0.5 + noise(0.05).abs(), "g_grad_norm": 0.3 + noise(0.03).abs()})
+
+
+@pytest.fixture(scope="module")
+def strong_d_log():
+    """Chapter 02's failure run by the course's loop: saturating loss, 5 D steps per G step, D's lr 30x G's."""
+    config = TrainConfig(steps=240, batch_size=64, loss="minimax", n_critic=5, lr_d=3e-3, lr_g=1e-4, log_every=40,
+                         progress=False)
+    return train_seeds([0, 1], lambda: MLPGenerator(width=32, depth=2), lambda: MLPDiscriminator(width=32, depth=2),
+                       datasets.ring().sample, config, device="cpu").history
+
+
+def dirac_gan_log(gamma, steps=600, lr=0.2):
+    """Dirac-GAN (Mescheder et al. 2018): G a point at theta, D(x) = psi x, data at 0; one seed per R1 weight."""
+    gamma = torch.tensor(gamma)
+    theta, psi = torch.ones_like(gamma), torch.ones_like(gamma)
+    history = History(flush_every=100)
+    for step in range(steps):
+        fake_logits = psi * theta
+        d_loss = F.softplus(torch.zeros_like(psi)) + F.softplus(fake_logits)
+        d_grad = theta * torch.sigmoid(fake_logits) + gamma * psi
+        psi = psi - lr * d_grad
+        g_grad = -psi * torch.sigmoid(psi * theta)
+        theta = theta - lr * g_grad
+        history.record(step, d_loss=d_loss, g_loss=-F.softplus(psi * theta), d_real=torch.full_like(psi, 0.5),
+                       d_fake=torch.sigmoid(fake_logits), d_grad_norm=d_grad.abs(), g_grad_norm=g_grad.abs())
+    history.flush()
+    return history
+
+
+def test_healthy_logs_get_a_clean_bill():
+    for seeds in (None, 3):
+        diagnosis = doctor.diagnose(healthy_log(seeds=seeds))
+        assert diagnosis.healthy and diagnosis.names == [] and diagnosis.first_fix() is None
+        assert "No symptom" in str(diagnosis)
+
+
+def test_d_wins_and_g_starves_on_a_real_strong_d_run(strong_d_log, tmp_path):
+    # through a CSV, as a learner's own loop would log it
+    path = doctor.write_log(strong_d_log, tmp_path / "strong_d.csv")
+    diagnosis = doctor.diagnose(path)
+    assert {"d_wins", "g_starves"} <= set(diagnosis.names)
+    assert "diverged" not in diagnosis.names and "mode_collapse" not in diagnosis.names
+    assert diagnosis.first_fix().chapter == "04" and "balance" in diagnosis.first_fix().what  # D wins comes first
+    starves = [a for a in diagnosis.advice() if a.symptom == "g_starves"][0]
+    assert "non-saturating" in starves.remedies[0].what and starves.remedies[0].chapter == "02"
+    # the same settings with the non-saturating loss: G is not starved
+    config = TrainConfig(steps=240, batch_size=64, loss="non_saturating", n_critic=5, lr_d=3e-3, lr_g=1e-4,
+                         log_every=40, progress=False)
+    fixed = train_seeds([0, 1], lambda: MLPGenerator(width=32, depth=2), lambda: MLPDiscriminator(width=32, depth=2),
+                        datasets.ring().sample, config, device="cpu").history
+    assert "g_starves" not in doctor.diagnose(fixed).names
+
+
+def test_oscillation_in_the_unregularised_dirac_gan_only():
+    log = dirac_gan_log([0.0, 1.0])  # seed 0 circles for ever, seed 1 has R1 and converges
+    found = [s for s in doctor.diagnose(log, window=200).symptoms if s.name == "oscillation"]
+    assert len(found) == 1 and found[0].seeds == (0,)
+    assert doctor.diagnose(dirac_gan_log([1.0])).healthy
+
+
+def test_divergence_on_a_real_run_stopped_by_the_engine():
+    seen = {}
+    config = TrainConfig(steps=200, batch_size=64, loss="wasserstein", lr_d=1e3, lr_g=1e3, log_every=20,
+                         progress=False)
+    with pytest.raises(TrainingDiverged):
+        train_seeds([0], lambda: MLPGenerator(width=16, depth=1), lambda: MLPDiscriminator(width=16, depth=1),
+                    datasets.ring().sample, config, device="cpu",
+                    callback=lambda step, history, G, D: seen.update(history=history))
+    diagnosis = doctor.diagnose(seen["history"], loss="wasserstein")
+    assert diagnosis.names[0] in ("diverged", "diverging")
+    assert diagnosis.advice()[0].symptom == diagnosis.names[0]
+
+
+def collapse_log(modes_path, steps=300):
+    """Healthy losses with a ``modes`` column measured every 50 steps (NaN in between)."""
+    records = healthy_log(steps).to_dict()
+    modes = torch.full((steps,), math.nan)
+    modes[::50] = torch.tensor(modes_path, dtype=torch.float32)
+    return History.from_dict({**records, "modes": modes})
+
+
+def test_collapse_from_a_modes_column_against_its_best_and_against_the_data():
+    fell = collapse_log([2, 5, 8, 6, 3, 1])  # spread to 8 modes, then fell to 1
+    assert doctor.diagnose(fell).names == ["mode_collapse"]
+    never = collapse_log([1, 1, 1, 1, 1, 1])  # never spread: no fall from its best...
+    assert doctor.diagnose(never).healthy
+    assert doctor.diagnose(never, reference_diversity=8).names == ["mode_collapse"]  # ...but 1 of the ring's 8
+    covered = collapse_log([2, 5, 8, 7, 8, 7])
+    assert doctor.diagnose(covered, reference_diversity=8).healthy
+    # both sides of the bound: 4 of 8 is not below half, 3 of 8 is
+    assert doctor.diagnose(collapse_log([8, 8, 8, 8, 8, 4]), reference_diversity=8).healthy
+    assert doctor.diagnose(collapse_log([8, 8, 8, 8, 8, 3]), reference_diversity=8).names == ["mode_collapse"]
+    advice = doctor.diagnose(fell).advice()[0]
+    assert advice.remedies[1].fix == "pack2" and advice.chapter == "03"
+
+
+def test_csv_round_trip_keeps_every_value_and_the_seeds(tmp_path):
+    log = healthy_log(steps=50, seeds=2)
+    path = doctor.write_log(log, tmp_path / "log.csv", diversity={0: torch.tensor([3.0, 4.0]), 40: [7.0, 8.0]})
+    back = doctor.read_log(path)
+    for key in log.keys:
+        torch.testing.assert_close(back[key], log[key], rtol=1e-5, atol=1e-6)
+    assert back["modes"].shape == (50, 2) and back["modes"][40].tolist() == [7.0, 8.0]
+    assert torch.isnan(back["modes"][1]).all()
+    assert back.steps.tolist() == list(range(50))
+
+
+def test_a_minimal_log_with_only_the_losses_is_read(tmp_path):
+    path = tmp_path / "mine.csv"
+    path.write_text("d_loss,g_loss\n" + "".join(f"{1.3 + 0.01 * (i % 3)},{0.7}\n" for i in range(90)))
+    diagnosis = doctor.diagnose(path)
+    assert diagnosis.rows == 90 and diagnosis.window == 30 and diagnosis.healthy
+
+
+@pytest.mark.parametrize("text, match", [
+    ("loss_d,loss_g\n1,2\n", "no column d_loss, g_loss"),
+    ("d_loss,g_loss\n", "no rows"),
+    ("d_loss,g_loss\n1.0,abc\n", "line 2, column 'g_loss': 'abc' is not a number"),
+    ("d_loss,g_loss,d_real\n1,1,3.5\n", "outside \\[0, 1\\].*sigmoid"),
+    ("seed,d_loss,g_loss\n0,1,1\n0,1,1\n1,1,1\n", "different numbers of rows"),
+])
+def test_bad_logs_are_named_with_the_fix(tmp_path, text, match):
+    path = tmp_path / "bad.csv"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=match):
+        doctor.read_log(path)
+    with pytest.raises(FileNotFoundError, match="no log at"):
+        doctor.read_log(tmp_path / "missing.csv")
+
+
+def test_a_log_shorter_than_the_window_is_not_called_healthy():
+    diagnosis = doctor.diagnose(healthy_log(steps=50), window=200)
+    assert not diagnosis.healthy and diagnosis.names == ["not_enough_history"]
+
+
+def test_the_guide_covers_every_symptom_and_names_registered_fixes():
+    assert set(doctor.GUIDE) == set(CHAPTERS)
+    for name, advice in doctor.GUIDE.items():
+        assert advice.symptom == name and advice.causes and len(advice.remedies) >= 3
+        assert all(r.fix is None or r.fix in FIXES for r in advice.remedies)
+        assert all(len(r.chapter) == 2 for r in advice.remedies)
+
+
+def test_command_line_exit_codes(tmp_path, strong_d_log):
+    ill = doctor.write_log(strong_d_log, tmp_path / "ill.csv")
+    well = doctor.write_log(healthy_log(), tmp_path / "well.csv")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("x,y\n1,2\n")
+    run = lambda path: subprocess.run([sys.executable, "-m", "gancourse.doctor", str(path)],  # noqa: E731
+                                      capture_output=True, text=True, cwd=ROOT, timeout=120)
+    ill_out, well_out, bad_out = run(ill), run(well), run(bad)
+    assert ill_out.returncode == 1 and "d_wins" in ill_out.stdout and "try, in this order" in ill_out.stdout
+    assert well_out.returncode == 0 and "No symptom" in well_out.stdout
+    assert bad_out.returncode == 2 and "no column d_loss" in bad_out.stderr and not bad_out.stdout

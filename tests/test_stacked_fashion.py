@@ -1,0 +1,71 @@
+"""gancourse.stacked_fashion: the DCGAN on three garments as channels, and its 1,000-mode score (chapter 08)."""
+
+import math
+
+import pytest
+import torch
+
+from gancourse import stacked_fashion
+from gancourse.dcgan import DCGANDiscriminator
+from gancourse.metrics import load_classifier, predict_classes
+from gancourse.minibatch import MinibatchDiscrimination
+from gancourse.multi_generator import MultiGenerator
+
+
+@pytest.fixture(scope="module")
+def stacked():
+    return stacked_fashion.stacked_data(300, seed=1, device="cpu")
+
+
+def test_stacked_data_is_three_training_images_with_their_classes(stacked):
+    x, y = stacked
+    assert x.shape == (300, 3, 28, 28) and y.shape == (300, 3)
+    assert -1 <= x.min() and x.max() <= 1
+    # the classifier agrees with the labels on most channels: the channels are real garments of those classes
+    predicted = predict_classes(x.reshape(-1, 1, 28, 28), load_classifier("cpu")).view(-1, 3)
+    assert (predicted == y).float().mean() > 0.8
+    x2, _ = stacked_fashion.stacked_data(300, seed=1, device="cpu")
+    assert torch.equal(x, x2)
+
+
+@pytest.mark.parametrize("name", ["minibatch discrimination", "packing", "multiple generators", "spectral norm"])
+def test_the_dcgan_carries_the_fix(name):
+    G, D = stacked_fashion.dcgan_models(name, seed=0, width=8)
+    x = G(torch.randn(4, G.z_dim))
+    assert x.shape == (4, 3, 28, 28)
+    if name == "minibatch discrimination":
+        assert any(isinstance(m, MinibatchDiscrimination) for m in D.modules())
+    if name == "packing":
+        assert D.pack == 2 and D(x.reshape(2, 6, 28, 28)).shape == (2, 1)
+    if name == "multiple generators":
+        assert isinstance(G, MultiGenerator) and D(x).shape == (4, 6)
+    if name == "spectral norm":
+        assert any(torch.nn.utils.parametrize.is_parametrized(m, "weight") for m in D.modules())
+    assert isinstance(D, DCGANDiscriminator)
+
+
+def test_run_stacked_scores_each_seed_with_the_classifier_by_hand(stacked):
+    x, _ = stacked
+    runs = stacked_fashion.run_stacked("plain", [0, 1], x, steps=2, width=8, n_samples=200, device="cpu")
+    assert [r.seed for r in runs] == [0, 1] and all(r.steps == 2 and r.seconds > 0 for r in runs)
+    classifier = load_classifier("cpu")
+    for r in runs:
+        z = torch.randn(200, r.G.z_dim, generator=torch.Generator().manual_seed(r.seed))
+        with torch.no_grad():
+            samples = r.G.eval()(z)
+        classes = predict_classes(samples.reshape(-1, 1, 28, 28), classifier).view(-1, 3).tolist()
+        counts = {}
+        for c in classes:
+            counts[tuple(c)] = counts.get(tuple(c), 0) + 1
+        kl = math.log(1000) + sum(n / 200 * math.log(n / 200) for n in counts.values())
+        assert r.modes == len(counts) and math.isclose(r.kl, kl, abs_tol=1e-4)
+
+
+def test_bad_inputs_are_named(stacked):
+    x, _ = stacked
+    with pytest.raises(ValueError, match=r"stacked samples \(N, 3, 28, 28\)"):
+        stacked_fashion.run_stacked("plain", [0], x[:, :1], steps=1)
+    with pytest.raises(ValueError, match="steps and n_samples"):
+        stacked_fashion.run_stacked("plain", [0], x, steps=0)
+    with pytest.raises(ValueError, match="unknown fix"):
+        stacked_fashion.dcgan_models("nope", 0)
