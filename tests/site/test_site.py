@@ -21,11 +21,7 @@ CHAPTERS = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
 IMAGE_MIMES = ("image/png", "image/jpeg", "image/svg+xml")
 WIDGET_ERRORS = ("Error displaying widget", "Loading widget", "Widget Javascript not detected", "model not found")
 
-KNOWN_FAILURES: dict[tuple[str, str], str] = {
-    ("warnings", "03_mode_collapse"): "chapter 03 links to 04_non_convergence.ipynb, a chapter not committed yet",
-    ("links", "03_mode_collapse"): "chapter 03 links to 04_non_convergence.ipynb, a chapter not committed yet "
-                                   "(Sphinx turns it into the dead anchor #04_non_convergence.ipynb)",
-}
+KNOWN_FAILURES: dict[tuple[str, str], str] = {}
 """(test, chapter stem) -> why it fails today; xfail(strict=False), so that the fix turns it into a pass."""
 
 
