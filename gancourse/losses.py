@@ -179,6 +179,10 @@ LOSSES: dict[str, GANLoss] = {
     "mad_gan": GANLoss("mad_gan", d_mad_gan_loss, g_mad_gan_loss, False, p_real_mad_gan),
 }
 
+ONE_GENERATOR_LOSSES: tuple[str, ...] = tuple(name for name in LOSSES if name != "mad_gan")
+"""The losses for one G and a D with one logit (every loss but MAD-GAN's, which needs ``k`` generators and
+``k + 1`` logits): what the playground offers and what the tests loop over."""
+
 
 def get_loss(name: str) -> GANLoss:
     """The loss pair called ``name``, one of ``LOSSES``' keys."""

@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from gancourse.losses import LOSSES
+from gancourse.losses import ONE_GENERATOR_LOSSES
 from gancourse.widgets.panels import CurvePanels, FieldPanels
 from gancourse.widgets.playground import Playground, playground
 from gancourse.widgets.scenarios import SCENARIOS
@@ -137,7 +137,7 @@ def test_seeds_side_by_side_stacked_or_one_run_each():
     assert pg.session.history("d_loss").shape == (3, 3) and pg.session.samples(10).shape == (3, 10, 2)
 
 
-@pytest.mark.parametrize("changes", [{"loss": loss} for loss in LOSSES] + [
+@pytest.mark.parametrize("changes", [{"loss": loss} for loss in ONE_GENERATOR_LOSSES] + [
     {"gp_weight": 10.0}, {"r1_weight": 1.0}, {"clip_value": 0.01, "loss": "wasserstein"}, {"instance_noise": 0.2},
     {"label_smoothing": 0.1}, {"pack": 2}, {"unrolled_steps": 2}, {"minibatch_discrimination": True},
     {"spectral_norm": True}, {"data": "two_lines"}],

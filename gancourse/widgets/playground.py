@@ -30,7 +30,7 @@ from collections.abc import Callable
 import ipywidgets as W
 from torch import nn
 
-from gancourse.losses import LOSSES
+from gancourse.losses import ONE_GENERATOR_LOSSES
 from gancourse.mlp import ACTIVATIONS
 from gancourse.widgets.panels import LEGEND, CurvePanels, FieldPanels
 from gancourse.widgets.scenarios import SCENARIOS
@@ -146,7 +146,7 @@ class Playground(W.VBox):
             "depth": number("depth", "depth", s.depth, "120px"),
             "g_activation": choice(ACTIVATIONS, s.g_activation, "G activation"),
             "d_activation": choice(ACTIVATIONS, s.d_activation, "D activation"),
-            "loss": choice(LOSSES, s.loss, "loss"),
+            "loss": choice(ONE_GENERATOR_LOSSES, s.loss, "loss"),
             "lr_d": number("lr_d", "lr_d", s.lr_d),
             "lr_g": number("lr_g", "lr_g", s.lr_g),
             "n_critic": number("n_critic", "D steps per G step", s.n_critic, "190px"),
