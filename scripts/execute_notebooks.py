@@ -37,8 +37,21 @@ def execute(path: Path, timeout: int = 1200, write: bool = True) -> float:
     client.execute()
     seconds = time.perf_counter() - start
     if write:
+        nb.metadata["kernelspec"] = kernelspec()
         nbformat.write(nb, path)
     return seconds
+
+
+def kernelspec(name: str = "python3") -> dict:
+    """The ``metadata.kernelspec`` JupyterLab writes for the installed kernel ``name``.
+
+    JupyterLab marks a notebook modified when its kernelspec differs from the kernel it starts
+    (e.g. ``"Python 3"`` against ipykernel's ``"Python 3 (ipykernel)"``), and autosave rewrites it.
+    """
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    spec = KernelSpecManager().get_kernel_spec(name)
+    return {"display_name": spec.display_name, "language": spec.language, "name": name}
 
 
 def main(argv: list[str] | None = None) -> int:

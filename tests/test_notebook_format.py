@@ -98,3 +98,17 @@ def test_a_saved_notebook_shows_the_finished_state_of_its_progress_bars(executed
 def test_the_executed_notebook_is_written_in_the_round_trip_form(executed, tmp_path):
     assert _round_trip(executed, tmp_path) == executed.read_bytes()
     json.loads(executed.read_text())  # and it is plain JSON
+
+
+def test_the_executed_notebook_names_the_installed_kernel_as_jupyterlab_does(executed):
+    installed = _load_script("execute_notebooks").kernelspec()
+    assert installed["display_name"] != "Python 3"  # the tiny notebook was written with this stale name
+    assert nbformat.read(executed, as_version=4).metadata["kernelspec"] == installed
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=[p.stem for p in CHAPTERS])
+def test_a_chapter_names_the_installed_kernel_so_opening_it_does_not_mark_it_modified(path):
+    installed = _load_script("execute_notebooks").kernelspec()
+    assert json.loads(path.read_text())["metadata"]["kernelspec"] == installed, (
+        f"{path.name}: metadata.kernelspec differs from the installed kernel's; JupyterLab would rewrite it on "
+        f"open. Execute it with scripts/execute_notebooks.py")
