@@ -38,7 +38,8 @@ def _round_trip(path: Path, tmp_path: Path) -> bytes:
 @pytest.mark.parametrize("path", CHAPTERS, ids=[p.stem for p in CHAPTERS])
 def test_a_chapter_reads_and_writes_back_byte_for_byte(path, tmp_path):
     assert CHAPTERS, "no chapter notebooks found"
-    assert _round_trip(path, tmp_path) == path.read_bytes()
+    same = _round_trip(path, tmp_path) == path.read_bytes()  # not in the assert: pytest would diff megabytes
+    assert same, f"{path.name} is not in the form nbformat writes: execute it with scripts/execute_notebooks.py"
 
 
 def _tiny_notebook(path: Path, cells: list[str]) -> None:
