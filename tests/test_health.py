@@ -13,7 +13,7 @@ from torch import nn
 
 from gancourse import datasets
 from gancourse.diagnostics import mean_pairwise_distance
-from gancourse.health import CHAPTERS, HealthMonitor, Symptom
+from gancourse.health import CHAPTERS, HealthMonitor, Symptom, explosion
 from gancourse.history import History
 from gancourse.losses import get_loss
 from gancourse.mlp import MLPDiscriminator, MLPGenerator
@@ -131,6 +131,11 @@ def test_d_wins_thresholds_on_both_sides():
 
     monitor = HealthMonitor(window=50, d_confidence=0.95, d_loss_max=0.2)
     assert _names(monitor.check(history(0.97, 0.03, 0.06))) == {"d_wins"}
+    # the message gives the numbers it judged, D's loss only where the loss was judged
+    (wins,) = monitor.check(history(0.97, 0.03, 0.06))
+    assert "(D(x) = 0.970, D(G(z)) = 0.030, D loss = 0.06)" in wins.message and wins.seeds is None
+    (wins,) = HealthMonitor(window=50, d_loss_max=None).check(history(0.97, 0.03, 0.06))
+    assert "(D(x) = 0.970, D(G(z)) = 0.030)" in wins.message and "D loss" not in wins.message
     assert monitor.check(history(0.93, 0.03, 0.06)) == []  # D(x) not high enough
     assert monitor.check(history(0.97, 0.07, 0.06)) == []  # D(G(z)) not low enough
     assert monitor.check(history(0.97, 0.03, 0.3)) == []  # D's loss not near zero
@@ -201,6 +206,7 @@ def test_mode_collapse_from_diversity_fn_on_a_helvetica_run():
         opt_g.step()
     monitor(300, history, G, D)
     assert [s.name for s in monitor.symptoms] == ["mode_collapse"]
+    assert monitor.symptoms[0].seeds is None and "seed 0" not in monitor.symptoms[0].message  # one run, not seeds
     first, last = monitor.diversity_log[0][1], monitor.diversity_log[-1][1]
     assert last < 0.5 * first
     assert "chapter 03" in monitor.symptoms[0].message
@@ -245,6 +251,18 @@ def test_diverged_reports_the_seeds_and_first_step():
     symptoms = HealthMonitor().check(History.from_dict(records))
     assert [(s.name, s.seeds, s.step) for s in symptoms] == [("diverged", (1, 3), 12)]
     assert "g_loss first at step 30" in symptoms[0].message and "d_grad_norm first at step 12" in symptoms[0].message
+    records["d_loss"][35, 1] = float("nan")  # a second record of seed 1: both named, in the history's order
+    (symptom,) = HealthMonitor().check(History.from_dict(records))
+    assert "seed 1: d_loss, g_loss first at step 30; seed 3: d_grad_norm first at step 12" in symptom.message
+
+
+def test_explosion_with_no_new_rows_finds_nothing():
+    records = {k: torch.full((30, 2), 1e9) for k in ("d_loss", "d_grad_norm", "g_grad_norm")}
+    history = History.from_dict(records)
+    assert explosion(history, since=29).exploding.tolist() == [True, True]  # the last window ends at row 29
+    found = explosion(history, since=30)  # the engine's check after a flush that added no row
+    assert found.exploding.tolist() == [False, False] and found.keys == [None, None]
+    assert found.step.tolist() == [-1, -1]
 
 
 def test_callback_prints_each_symptom_once_and_again_for_a_new_seed(capsys):
@@ -269,6 +287,7 @@ def test_symptom_reads_as_plain_words():
 @pytest.mark.parametrize("kwargs, match", [
     ({"window": 2}, "window"), ({"d_confidence": 1.5}, "d_confidence"), ({"g_grad_drop": 0}, "g_grad_drop"),
     ({"osc_smooth": 500}, "osc_smooth"), ({"d_loss_max": -1.0}, "d_loss_max"),
+    ({"osc_amplitude": 0.0}, "osc_amplitude"), ({"osc_noise_ratio": -1.0}, "osc_noise_ratio"),
     ({"reference_diversity": 1.0}, "diversity_fn"),
 ])
 def test_bad_settings_name_the_argument(kwargs, match):
