@@ -287,7 +287,7 @@ def test_symptom_reads_as_plain_words():
 @pytest.mark.parametrize("kwargs, match", [
     ({"window": 2}, "window"), ({"d_confidence": 1.5}, "d_confidence"), ({"g_grad_drop": 0}, "g_grad_drop"),
     ({"osc_smooth": 500}, "osc_smooth"), ({"d_loss_max": -1.0}, "d_loss_max"),
-    ({"osc_amplitude": 0.0}, "osc_amplitude"), ({"osc_noise_ratio": -1.0}, "osc_noise_ratio"),
+    ({"osc_amplitude": 0.0}, "^osc_amplitude must be > 0"), ({"osc_noise_ratio": -1.0}, "^osc_noise_ratio must be"),
     ({"reference_diversity": 1.0}, "diversity_fn"),
 ])
 def test_bad_settings_name_the_argument(kwargs, match):
