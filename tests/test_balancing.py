@@ -122,3 +122,12 @@ def test_bad_settings_are_refused_and_divergence_stops_the_run():
         next(D.parameters()).fill_(float("nan"))
     with pytest.raises(TrainingDiverged, match="D's loss"):
         train_waiting(G, D, RING.sample, dataclasses.replace(_config(), steps=5, log_every=5), device="cpu")
+
+
+def test_the_callback_gets_the_step_the_history_and_both_models_at_each_flush():
+    G, D = init_models(0, make_G, make_D)
+    calls = []
+    result = train_waiting(G, D, RING.sample, _config(steps=25), g_wait_below=0.5, device="cpu",
+                           callback=lambda step, history, G_, D_: calls.append((step, len(history), G_, D_)))
+    assert [(step, rows) for step, rows, _, _ in calls] == [(10, 10), (20, 20), (25, 25)]  # log_every=10, and the end
+    assert all(G_ is result.G and D_ is result.D for _, _, G_, D_ in calls)
