@@ -55,7 +55,9 @@ RESULTS = HERE / "results"
 MODULES: dict[str, list[str]] = {
     "gancourse/losses.py": ["tests/test_losses.py"],
     "gancourse/regularizers.py": ["tests/test_regularizers.py"],
-    "gancourse/steps.py": ["tests/test_training.py", "tests/test_seeds.py"],
+    # the second-order unrolled step and feature matching's G step have their own test files
+    "gancourse/steps.py": ["tests/test_training.py", "tests/test_seeds.py", "tests/test_unrolled.py",
+                           "tests/test_feature_matching.py"],
     "gancourse/training.py": ["tests/test_training.py", "tests/test_seeds.py", "tests/test_checkpoint.py"],
     "gancourse/seeds.py": ["tests/test_seeds.py"],
     "gancourse/metrics/modes.py": ["tests/test_metrics_modes.py"],
@@ -132,7 +134,9 @@ def prepare(work: Path, rev: str | None, modules: list[str], tests: list[str]) -
     if work.exists():
         shutil.rmtree(work)
     work.mkdir(parents=True)
-    wanted = ["gancourse", "tests", "benchmarks/speed.py", "requirements.txt", "environment.yml"]
+    # what the tests read besides gancourse/ (test_lab runs benchmarks/pacgan_table1.py at a small scale)
+    wanted = ["gancourse", "tests", "benchmarks/speed.py", "benchmarks/pacgan_table1.py", "requirements.txt",
+              "environment.yml"]
     if rev is None:
         for name in wanted:
             src = ROOT / name
@@ -142,6 +146,8 @@ def prepare(work: Path, rev: str | None, modules: list[str], tests: list[str]) -
                 (work / name).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(src, work / name)
     else:
+        wanted = [name for name in wanted  # an older commit may lack a file
+                  if subprocess.run(["git", "-C", str(ROOT), "cat-file", "-e", f"{rev}:{name}"]).returncode == 0]
         archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, *wanted], check=True,
                                  capture_output=True).stdout
         subprocess.run(["tar", "-x", "-C", str(work)], input=archive, check=True)
