@@ -184,6 +184,13 @@ def test_multi_generator_is_a_loop_over_samples_written_out():
         assert_close(G(z), by_loop)
 
 
+def test_the_defaults_are_four_generators_sharing_three_hidden_layers_of_128():
+    G = MultiMLPGenerator()
+    linears = [m for m in G.body if isinstance(m, mlp.StackedLinear)]
+    assert [(m.weight.shape[-2:]) for m in linears] == [(2, 128), (128, 128), (128, 128)]  # (in, out) per layer
+    assert G.n_generators == 4 and len(G.heads) == 1 and G(torch.zeros(8, 2)).shape == (8, 2)
+
+
 def test_stacking_keeps_the_dtype_and_one_seed_stays_stacked():
     singles = [init_models(s, lambda: MultiMLPGenerator(2, width=4), nn.Identity)[0].double() for s in range(2)]
     stacked = MultiMLPGenerator.stack(singles)

@@ -127,6 +127,9 @@ def test_loss_curves_draw_the_records_the_quality_axis_and_seed_bands():
     assert len(ax.collections) == 2  # one min-max band per loss
     np.testing.assert_allclose(twin.get_lines()[0].get_ydata(), [80.0, 40.0, 30.0])
     assert twin.get_ylabel() == "FID"
+    (marker,) = [line for line in ax.get_lines() if line.get_linestyle() == ":"]  # the symptom, at its step
+    assert list(marker.get_xdata()) == [500, 500]
+    assert matplotlib.colors.to_hex(marker.get_color()) == matplotlib.colors.to_hex("grey")
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [
         "D loss (mean of 3 seeds)", "G loss (mean of 3 seeds)", "FID"]
     plt.close(fig)
@@ -151,6 +154,8 @@ def test_grad_norm_bars_heights_and_seed_spread():
 def test_d_output_histogram_counts_and_rejects_logits():
     fig = plots.d_output_histogram(torch.tensor([0.95, 0.97, 0.99]), torch.tensor([0.01, 0.6]), bins=10)
     heights = [p.get_height() for p in fig.axes[0].patches]
+    assert fig.axes[0].get_xlim() == (0, 1)  # probabilities: the whole [0, 1], no margin
+    assert (fig.axes[0].get_xlabel(), fig.axes[0].get_ylabel()) == ("D's output (probability of real)", "samples")
     assert heights[:10] == [0] * 9 + [3]  # the real samples all fall in the last bin
     assert heights[10:] == [1, 0, 0, 0, 0, 0, 1, 0, 0, 0]
     plt.close(fig)
@@ -178,6 +183,7 @@ def test_mode_shares_bars_for_the_ring_and_a_map_with_crosses_for_the_grid():
     fig = plots.mode_shares(counts, ring.centers)
     heights = [patch.get_height() for patch in fig.axes[0].patches]
     assert np.allclose(heights, [0.25] * 4 + [0.0] * 4)
+    assert fig.axes[0].get_shared_y_axes().joined(fig.axes[0], fig.axes[1])  # bars of the seeds on one scale
     plt.close(fig)
     counts = torch.ones(1, 25)
     counts[0, 7] = 0  # mode 7 of the grid is missed
