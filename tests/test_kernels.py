@@ -101,3 +101,12 @@ def test_nbval_starts_each_chapter_kernel_on_private_sockets():
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+def test_the_kernel_is_shut_down_when_the_notebook_has_run(tmp_path: Path):
+    """A worker runs many notebooks: each kernel must end with its notebook, not with the worker."""
+    nb = kernels.execute_notebook(new_notebook(cells=[new_code_cell("import os; print(os.getpid())")]), tmp_path,
+                                  timeout=60)
+    pid = int(nb.cells[0].outputs[0]["text"])
+    with pytest.raises(ProcessLookupError):  # no such process: the kernel has exited and been reaped
+        os.kill(pid, 0)

@@ -53,13 +53,15 @@ def execute_notebook(nb: Any, cwd: Path, timeout: int, allow_errors: bool = Fals
     error output and the run goes on; without, the first failing cell raises nbclient's
     ``CellExecutionError``.
     """
-    from jupyter_client.manager import AsyncKernelManager
     from nbclient import NotebookClient
+    from traitlets.config import Config
 
     with private_socket_folder() as folder:
-        km = AsyncKernelManager(kernel_name=kernel_name, **ipc_settings(folder))
-        client = NotebookClient(nb, km=km, timeout=timeout, kernel_name=kernel_name, allow_errors=allow_errors,
-                                resources={"metadata": {"path": str(cwd)}})
+        # nbclient builds the kernel manager from this config, so it also shuts the kernel down at the end
+        # (a manager passed in as km= would be left running until this process exits)
+        config = Config({"KernelManager": ipc_settings(folder)})
+        client = NotebookClient(nb, config=config, timeout=timeout, kernel_name=kernel_name,
+                                allow_errors=allow_errors, resources={"metadata": {"path": str(cwd)}})
         client.execute()
     return nb
 
