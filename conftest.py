@@ -67,3 +67,28 @@ def pytest_collection_modifyitems(config, items):
         return 1 if item.path.suffix == ".ipynb" else 2
 
     items.sort(key=rank)  # stable: each file's tests keep their order
+
+
+_seconds: dict[str, float] = {}  # test file or notebook -> seconds its tests took (setup, call and teardown)
+
+
+def pytest_runtest_logreport(report):
+    """Add up each file's time (in the main process also under pytest-xdist: reports carry their durations)."""
+    _seconds[report.nodeid.split("::", 1)[0]] = _seconds.get(report.nodeid.split("::", 1)[0], 0.0) + report.duration
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Print every chapter's time and the slowest test files, so that each CI log shows where its time goes."""
+    if not _seconds:
+        return
+    chapters = sorted((path, s) for path, s in _seconds.items() if path.endswith(".ipynb"))
+    files = sorted(((path, s) for path, s in _seconds.items() if not path.endswith(".ipynb")), key=lambda ps: -ps[1])
+    write = terminalreporter.write_line
+    terminalreporter.section("time per chapter and slowest test files (seconds in the test processes)")
+    for path, seconds in chapters:
+        write(f"{seconds:8.0f}  {path}")
+    if chapters:
+        write(f"{sum(s for _, s in chapters):8.0f}  all {len(chapters)} chapters")
+    for path, seconds in files[:8]:
+        write(f"{seconds:8.0f}  {path}")
+    write(f"{sum(s for _, s in files):8.0f}  all {len(files)} test files")
