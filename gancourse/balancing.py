@@ -11,8 +11,8 @@ Chapter 04 measures three recipes that hold one player back so that the other ca
   loss via statistics") quotes while warning that such schedules are hard to get right.
 
 The first two are fields of :class:`~gancourse.training.TrainConfig` and run in
-:func:`~gancourse.training.train`. The third needs a decision at every step, so it has its own
-loop here, built from the same steps (:func:`~gancourse.steps.d_step`, :func:`~gancourse.steps.g_step`).
+:func:`~gancourse.training.train`. The third needs a decision at every update, so it is the engine's
+loop (:class:`~gancourse.training.Run`) with its two updates wrapped: :class:`WaitingRun`.
 A player that waits keeps its weights and its optimizer's moments exactly as they were; the
 decision is taken on the device, seed by seed, so stacked seeds wait independently and the loop
 never waits for the device.
@@ -26,15 +26,14 @@ import torch
 from torch import Tensor, nn
 
 from gancourse.history import KEYS, History
-from gancourse.runtime import default_device
-from gancourse.seeds import Randomness, SampleReal, n_models
-from gancourse.steps import d_step, g_step, make_optimizer
-from gancourse.training import TrainConfig, TrainResult, _divergence
+from gancourse.seeds import SampleReal
+from gancourse.steps import DStats, GStats
+from gancourse.training import Run, TrainConfig, TrainResult
 
 WAIT_KEYS = ("d_waited", "g_waited")
 """Extra records of :func:`train_waiting`: 1.0 on a step where D (G) skipped its update, else 0.0."""
 
-_UNSUPPORTED = {"unrolled_steps": 0, "instance_noise": 0.0, "checkpoint_every": None}
+_UNSUPPORTED = {"unrolled_steps": 0, "instance_noise": 0.0}
 
 
 def _state(opt: torch.optim.Optimizer) -> list[Tensor]:
@@ -82,73 +81,71 @@ def _step_unless_ahead(opt: torch.optim.Optimizer, take_step: Callable[[], tuple
     return stats, waiting.float()
 
 
+class WaitingRun(Run):
+    """A :class:`~gancourse.training.Run` in which a player whose loss is low skips its update. Chapter 04.
+
+    At each of the ``config.n_critic`` D steps, D's update is undone (weights and Adam state)
+    where D's loss on that batch was below ``d_wait_below``; at each G step, G's update where G's
+    loss was below ``g_wait_below`` (``None``: never wait). Everything else is the engine's loop:
+    the same batches and random streams as :func:`~gancourse.training.train`, its input checks,
+    threads, progress bar, divergence stops and checkpoints. The history adds :data:`WAIT_KEYS`
+    (``d_waited`` is the mean over the D steps of one G step, so 1 means D waited at each of them).
+    """
+
+    RECORDS = KEYS + WAIT_KEYS
+
+    def __init__(self, G: nn.Module, D: nn.Module, data: Tensor | SampleReal, config: TrainConfig,
+                 d_wait_below: float | None = None, g_wait_below: float | None = None, **run_options) -> None:
+        for name, off in _UNSUPPORTED.items():
+            if getattr(config, name) != off:
+                raise ValueError(f"train_waiting does not support TrainConfig.{name}; set it to {off!r} "
+                                 f"(or use gancourse.training.train without waiting)")
+        for name, value in (("d_wait_below", d_wait_below), ("g_wait_below", g_wait_below)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                      or value != value):
+                raise ValueError(f"{name} must be a number (a loss value, e.g. 0.5) or None, got {value!r}")
+        super().__init__(G, D, data, config, **run_options)
+        self.d_wait_below, self.g_wait_below = d_wait_below, g_wait_below
+        self._d_waited: Tensor | float = 0.0
+        self._g_waited: Tensor | float = 0.0
+
+    def update_d(self, x_real: Tensor, z: Tensor, noise_std: float, k: int) -> DStats:
+        update = super().update_d
+        stats, waited = _step_unless_ahead(self.opt_d, lambda: update(x_real, z, noise_std, k), "d_loss",
+                                           self.d_wait_below)
+        self._d_waited = (0.0 if k == 0 else self._d_waited) + waited / self.config.n_critic
+        return stats
+
+    def update_g(self, z: Tensor, x_real: Tensor | None, noise_std: float) -> GStats:
+        update = super().update_g
+        stats, self._g_waited = _step_unless_ahead(self.opt_g, lambda: update(z, x_real, noise_std), "g_loss",
+                                                   self.g_wait_below)
+        return stats
+
+    def extra_records(self) -> dict[str, Tensor | float]:
+        return {"d_waited": self._d_waited, "g_waited": self._g_waited}
+
+
 def train_waiting(G: nn.Module, D: nn.Module, data: Tensor | SampleReal, config: TrainConfig,
                   d_wait_below: float | None = None, g_wait_below: float | None = None,
                   seeds: Sequence[int] | None = None, device: torch.device | str | None = None,
                   callback: Callable[[int, History, nn.Module, nn.Module], None] | None = None) -> TrainResult:
     """Train like :func:`~gancourse.training.train`, but a player whose loss is low waits. Chapter 04.
 
-    At each of the ``config.n_critic`` D steps, D's update is undone (weights and Adam state) where
-    D's loss on that batch was below ``d_wait_below``; at each G step, G's update where G's loss was
-    below ``g_wait_below`` (``None``: never wait). The losses are the ones ``config.loss`` defines
+    The waiting rule is :class:`WaitingRun`'s. The losses are the ones ``config.loss`` defines
     (for the non-saturating loss D's is ``-log D(x) - log(1 - D(G(z)))``, 2 log 2 = 1.386 when D
     says 1/2 everywhere; G's is ``-log D(G(z))``, log 2 = 0.693 there). ``G``, ``D``, ``data``,
     ``seeds``, ``device`` and ``callback`` are those of :func:`~gancourse.training.train`; stacked
-    seeds wait seed by seed. The history has the records of ``train`` plus :data:`WAIT_KEYS`
-    (the mean of ``d_waited`` over D steps, so 1 means D waited at every D step of that G step).
-    Stops with :class:`~gancourse.training.TrainingDiverged` on a NaN or Inf, as ``train`` does.
-    Unrolled G steps, instance noise and checkpoints are not supported here. A waiting player's
+    seeds wait seed by seed. Stops with :class:`~gancourse.training.TrainingDiverged` as ``train``
+    does. Unrolled G steps and instance noise are not supported here. A waiting player's
     buffers (batch-norm running statistics) are not restored: its forward pass still updates them.
     With stacked seeds, Adam's step count is shared by all seeds and only held back when every
     seed waits, so a seed that waited takes its next steps with slightly different bias corrections
     than a run of its own would.
     """
-    for name, off in _UNSUPPORTED.items():
-        if getattr(config, name) != off:
-            raise ValueError(f"train_waiting does not support TrainConfig.{name}; set it to {off!r} "
-                             f"(or use gancourse.training.train without waiting)")
-    for name, value in (("d_wait_below", d_wait_below), ("g_wait_below", g_wait_below)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
-                                  or value != value):
-            raise ValueError(f"{name} must be a number (a loss value, e.g. 0.5) or None, got {value!r}")
-    device = torch.device(device) if device is not None else default_device()
-    S = n_models(G, D)
-    seeds = list(seeds) if seeds is not None else [config.seed + s for s in range(S)]
-    if len(seeds) != S:
-        raise ValueError(f"got {len(seeds)} seeds for models holding {S}; pass one seed per stacked model")
-    G.to(device).train()
-    D.to(device).train()
-    if isinstance(data, Tensor):
-        data = data.to(device)
-    z_dim = config.z_dim or getattr(G, "z_dim", None)
-    if z_dim is None:
-        raise ValueError("G has no z_dim attribute; set TrainConfig.z_dim")
-    opt_d = make_optimizer(D.parameters(), config.lr_d, config.betas)
-    opt_g = make_optimizer(G.parameters(), config.lr_g, config.betas)
-    rng = Randomness(seeds, device)
-    history = History(KEYS + WAIT_KEYS, flush_every=config.log_every)
-    n = config.batch_size * config.pack
-    checked = 0
-    for step in range(config.steps):
-        d_waited = 0.0
-        for _ in range(config.n_critic):
-            # (1) Update D, unless it is already ahead on this batch
-            x_real, z = rng.real(data, n), rng.z(n, z_dim)
-            d_stats, waited = _step_unless_ahead(
-                opt_d, lambda x_real=x_real, z=z: d_step(G, D, opt_d, x_real, z, config, rng), "d_loss", d_wait_below)
-            d_waited = d_waited + waited / config.n_critic
-        # (2) Update G, unless it is already ahead
-        z = rng.z(n, z_dim)
-        g_stats, g_waited = _step_unless_ahead(
-            opt_g, lambda z=z: g_step(G, D, opt_g, z, config, rng), "g_loss", g_wait_below)
-        history.record(step, **d_stats._asdict(), **g_stats._asdict(), d_waited=d_waited, g_waited=g_waited)
-        done = step + 1
-        if done % config.log_every == 0 or done == config.steps:
-            history.flush()
-            diverged = _divergence(history, checked, config, seeds)
-            checked = len(history)
-            if callback is not None:
-                callback(done, history, G, D)
-            if diverged is not None:
-                raise diverged
-    return TrainResult(G, D, history, opt_g, opt_d, config.steps)
+    run = WaitingRun(G, D, data, config, d_wait_below, g_wait_below, callback=callback, device=device, seeds=seeds)
+    try:
+        run.advance(max(config.steps - run.step, 0))
+    finally:
+        run.close()
+    return run.result()

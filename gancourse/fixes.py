@@ -1,9 +1,11 @@
-"""The fixes for mode collapse as named option sets, and one function that runs a fix on a 2-D mixture over seeds.
+"""Chapter 08's fixes for mode collapse under the chapter's names, and one function that runs a fix over seeds.
 
-Chapter 08 compares every fix on the same ground; chapter 09's lab runs the same fixes at
-larger budgets. A :class:`Fix` says what a fix changes: options of G, of D, fields of
-:class:`~gancourse.training.TrainConfig`, or a number of generators. The same fix runs on
-the 2-D MLPs (:func:`mlp_models`, stacked seeds) and on the DCGAN
+Every fix is defined once, in the course's registry :data:`gancourse.lab.fixes.FIXES` (a
+:class:`~gancourse.lab.fixes.Fix`: D's options, G's, fields of
+:class:`~gancourse.training.TrainConfig`, a number of generators), which chapter 09's lab reads
+too. This module names chapter 08's choices as the chapter writes them (:data:`CHAPTER_08`:
+``"packing"`` is the registry's ``pack2``); :func:`get_fix` takes either name. The same fix runs
+on the 2-D MLPs (:func:`mlp_models`, stacked seeds) and on the DCGAN
 (:mod:`gancourse.stacked_fashion`); :data:`FIXES` holds the chapter's choices:
 
 =========================  =====================================================================
@@ -28,85 +30,72 @@ VEEGAN/PacGAN protocol per seed, the samples, the time per step).
 
 from __future__ import annotations
 
+import inspect
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 from gancourse import datasets, mlp
+from gancourse.lab import fixes as registry
+from gancourse.lab.fixes import Fix
 from gancourse.metrics import BatchedModeCoverage, mode_coverage_batched
 from gancourse.multi_generator import MultiMLPGenerator
 from gancourse.runtime import default_device
 from gancourse.stats import mean_spread
 from gancourse.training import TrainConfig, TrainResult, train, train_seeds
 
-D_OPTIONS = ("minibatch_discrimination", "minibatch_stddev", "spectral_norm")
-"""The D options a :class:`Fix` may set (packing sets D's ``pack`` from the config's)."""
+CHAPTER_08: dict[str, str] = {
+    "plain": "gan",
+    "minibatch discrimination": "minibatch_discrimination",
+    "minibatch stddev": "minibatch_stddev",
+    "packing": "pack2",
+    "feature matching": "feature_matching",
+    "label smoothing": "label_smoothing",
+    "instance noise": "instance_noise",
+    "unrolled": "unrolled5",
+    "multiple generators": "mad_gan",
+    "spectral norm": "spectral_norm",
+    "R1": "r1",
+}
+"""Chapter 08's name of each of its fixes -> the fix's name in the registry (:data:`gancourse.lab.fixes.FIXES`)."""
 
 
-@dataclass(frozen=True)
-class Fix:
-    """One fix for mode collapse, as options: D's, the training config's, and how many generators.
+class _ChapterFixes(Mapping):
+    """Chapter 08's fixes by the chapter's names, read from the registry on every access (never a copy)."""
 
-    ``d_options`` names options of :data:`D_OPTIONS` (each backbone translates them:
-    ``spectral_norm`` is ``norm="spectral"`` for the DCGAN); ``config`` holds
-    :class:`~gancourse.training.TrainConfig` fields (``pack`` also builds D for packed
-    inputs); ``n_generators`` > 1 trains MAD-GAN's ``k`` generators against a ``(k+1)``-way D.
-    """
+    def __getitem__(self, name: str) -> Fix:
+        return registry.FIXES[CHAPTER_08[name]]
 
-    name: str
-    d_options: Mapping[str, Any] = field(default_factory=dict)
-    config: Mapping[str, Any] = field(default_factory=dict)
-    n_generators: int = 1
-    source: str = ""
-    """Where the fix comes from (the paper)."""
+    def __iter__(self) -> Iterator[str]:
+        return iter(CHAPTER_08)
 
-    def __post_init__(self) -> None:
-        unknown = set(self.d_options) - set(D_OPTIONS)
-        if unknown:
-            raise ValueError(f"Fix {self.name!r}: unknown D options {sorted(unknown)}; use {', '.join(D_OPTIONS)}")
-        TrainConfig(**self.train_fields())  # a bad field or value fails here, naming it
-        if isinstance(self.n_generators, bool) or not isinstance(self.n_generators, int) or self.n_generators < 1:
-            raise ValueError(f"Fix {self.name!r}: n_generators must be an int >= 1, got {self.n_generators!r}")
-
-    def train_fields(self) -> dict[str, Any]:
-        """The TrainConfig fields this fix sets (MAD-GAN's loss included)."""
-        fields = dict(self.config)
-        if self.n_generators > 1:
-            fields["loss"] = "mad_gan"
-        return fields
-
-    @property
-    def pack(self) -> int:
-        return int(self.config.get("pack", 1))
+    def __len__(self) -> int:
+        return len(CHAPTER_08)
 
 
-FIXES: dict[str, Fix] = {fix.name: fix for fix in (
-    Fix("plain", source="Goodfellow et al. 2014, non-saturating loss"),
-    Fix("minibatch discrimination", d_options={"minibatch_discrimination": True}, source="Salimans et al. 2016"),
-    Fix("minibatch stddev", d_options={"minibatch_stddev": True}, source="Karras et al. 2018"),
-    Fix("packing", config={"pack": 2}, source="Lin et al. 2018 (PacGAN2)"),
-    Fix("feature matching", config={"feature_matching": True}, source="Salimans et al. 2016"),
-    Fix("label smoothing", config={"label_smoothing": 0.1}, source="Salimans et al. 2016 (one-sided)"),
-    Fix("instance noise", config={"instance_noise": 0.1}, source="Sønderby et al. 2017; Arjovsky & Bottou 2017"),
-    Fix("unrolled", config={"unrolled_steps": 5}, source="Metz et al. 2017 (first-order look-ahead here)"),
-    Fix("multiple generators", n_generators=5, source="Ghosh et al. 2018 (MAD-GAN)"),
-    Fix("spectral norm", d_options={"spectral_norm": True}, source="Miyato et al. 2018"),
-    Fix("R1", config={"r1_weight": 1.0}, source="Mescheder et al. 2018"),
-)}
-"""Chapter 08's fixes by name, ``plain`` first."""
+FIXES: Mapping[str, Fix] = _ChapterFixes()
+"""Chapter 08's fixes by the chapter's names, ``plain`` first: a read-only view of the registry."""
 
 
 def get_fix(fix: str | Fix) -> Fix:
-    """``fix`` itself, or the :data:`FIXES` entry named ``fix``; a clear error for an unknown name."""
+    """``fix`` itself, or the fix called ``fix`` in chapter 08 (``"packing"``) or in the registry (``"pack2"``)."""
     if isinstance(fix, Fix):
         return fix
-    if fix not in FIXES:
-        raise ValueError(f"unknown fix {fix!r}; use one of: {', '.join(FIXES)} (or build a gancourse.fixes.Fix)")
-    return FIXES[fix]
+    if isinstance(fix, str) and fix in CHAPTER_08:
+        return FIXES[fix]
+    if isinstance(fix, str) and fix in registry.FIXES:
+        return registry.FIXES[fix]
+    raise ValueError(f"unknown fix {fix!r}; use one of chapter 08's: {', '.join(CHAPTER_08)}, or a name of "
+                     f"gancourse.lab.FIXES ({', '.join(registry.FIXES)}), or build a gancourse.lab.Fix")
+
+
+def fix_name(fix: str | Fix) -> str:
+    """The name to show for ``fix``: a string as given (chapter 08's or the registry's), else the fix's name."""
+    return fix if isinstance(fix, str) else fix.name
 
 
 @dataclass(frozen=True)
@@ -147,13 +136,24 @@ class GridSetup:
 
 def mlp_models(fix: str | Fix, setup: GridSetup = GridSetup(), out_dim: int = 2
                ) -> tuple[Callable[[], nn.Module], Callable[[], nn.Module]]:
-    """``(make_G, make_D)`` building one seed's 2-D G and D with ``fix`` applied (for ``train_seeds``). Chapter 08."""
+    """``(make_G, make_D)`` building one seed's 2-D G and D with ``fix`` applied (for ``train_seeds``). Chapter 08.
+
+    The fix's ``D`` and ``G`` options go to the MLPs' constructors; ``n_generators`` > 1 builds MAD-GAN's
+    generators sharing a body. Fixes with a D wrapper or a loop of their own run in the lab only.
+    """
     fix = get_fix(fix)
+    if fix.wrap_D is not None or fix.train is not None:
+        raise ValueError(f"fix {fix.name!r} has its own D wrapper or training loop, which run_fix does not run; "
+                         f"train it with gancourse.lab.run_grid")
+    G_class = MultiMLPGenerator if fix.n_generators > 1 else mlp.MLPGenerator
+    for part, net in (("D", mlp.MLPDiscriminator), ("G", G_class)):
+        unknown = set(getattr(fix, part)) - set(inspect.signature(net).parameters)
+        if unknown:
+            raise ValueError(f"fix {fix.name!r}: {net.__name__} has no option {', '.join(sorted(unknown))}")
     k = fix.n_generators
-    g_args = dict(z_dim=setup.z_dim, out_dim=out_dim, width=setup.width, depth=setup.depth, norm="batch")
+    g_args = dict(z_dim=setup.z_dim, out_dim=out_dim, width=setup.width, depth=setup.depth, norm="batch", **fix.G)
     d_args = dict(in_dim=out_dim, width=setup.width, depth=setup.depth, activation="leaky_relu", pack=fix.pack,
-                  n_kernels=setup.n_kernels, kernel_dim=setup.kernel_dim, out_dim=k + 1 if k > 1 else 1,
-                  **fix.d_options)
+                  n_kernels=setup.n_kernels, kernel_dim=setup.kernel_dim, out_dim=k + 1 if k > 1 else 1, **fix.D)
 
     def make_G() -> nn.Module:
         return MultiMLPGenerator(k, shared_body=True, **g_args) if k > 1 else mlp.MLPGenerator(**g_args)
@@ -224,7 +224,7 @@ def run_fix(fix: str | Fix, seeds: Sequence[int], mixture: datasets.Mixture | No
     mixture = datasets.grid() if mixture is None else mixture
     device = torch.device(device) if device is not None else default_device()
     make_G, make_D = mlp_models(fix, setup, out_dim=mixture.centers.shape[1])
-    fields = fix.train_fields()
+    fields = dict(fix.config)
     if fields.get("instance_noise"):
         fields.setdefault("instance_noise_anneal", setup.steps)
     config = TrainConfig(steps=setup.steps, batch_size=setup.batch_size, lr_d=setup.lr, lr_g=setup.lr,
@@ -251,13 +251,14 @@ def run_fixes(fixes: Sequence[str | Fix], seeds: Sequence[int], mixture: dataset
               setup: GridSetup = GridSetup(), **kwargs) -> dict[str, FixRun]:
     """:func:`run_fix` for each of ``fixes`` with the same seeds, mixture and set-up: ``name -> FixRun``.
 
+    Each run is keyed by the name it was given (chapter 08's ``"packing"`` or the registry's ``"pack2"``).
     A two-step run of the first fix goes first and is thrown away, so that one-time start-up costs
     (allocations, lazy initialisation) do not land in the first fix's time per step.
     """
     if not fixes:
         raise ValueError("run_fixes needs at least one fix, e.g. list(gancourse.fixes.FIXES)")
     run_fix(fixes[0], seeds, mixture, replace(setup, steps=2, settle_steps=0), **kwargs)  # warm-up, not timed
-    return {get_fix(f).name: run_fix(f, seeds, mixture, setup, **kwargs) for f in fixes}
+    return {fix_name(f): run_fix(f, seeds, mixture, setup, **kwargs) for f in fixes}
 
 
 def comparison_rows(runs: Mapping[str, FixRun], baseline: str = "plain") -> list[dict[str, Any]]:

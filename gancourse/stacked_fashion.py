@@ -22,7 +22,7 @@ from torch import Tensor, nn
 from gancourse import datasets
 from gancourse.dcgan import DCGANDiscriminator, DCGANGenerator
 from gancourse.fashion_dcgan import BATCH_SIZE, Z_DIM
-from gancourse.fixes import Fix, get_fix
+from gancourse.fixes import Fix, fix_name, get_fix
 from gancourse.metrics import load_classifier, make_stacked, stacked_modes
 from gancourse.metrics.histograms import N_STACKED
 from gancourse.multi_generator import multi_dcgan_generator
@@ -52,11 +52,15 @@ def dcgan_models(fix: str | Fix, seed: int, width: int = 16) -> tuple[nn.Module,
     (:func:`gancourse.multi_generator.multi_dcgan_generator`) against a ``(k+1)``-way D.
     """
     fix = get_fix(fix)
+    unknown = set(fix.D) - {"minibatch_stddev", "minibatch_discrimination", "spectral_norm"}
+    if unknown or fix.G or fix.wrap_D is not None or fix.train is not None:
+        raise ValueError(f"fix {fix.name!r} changes the nets in a way the stacked DCGAN does not translate "
+                         f"(D options {sorted(unknown)}, G options {dict(fix.G)}, a D wrapper or a loop of its own)")
     k = fix.n_generators
     d_args = dict(image_size=28, channels=N_STACKED, width=width, pack=fix.pack, out_dim=k + 1 if k > 1 else 1,
-                  minibatch_stddev=bool(fix.d_options.get("minibatch_stddev", False)),
-                  minibatch_discrimination=bool(fix.d_options.get("minibatch_discrimination", False)))
-    if fix.d_options.get("spectral_norm"):
+                  minibatch_stddev=bool(fix.D.get("minibatch_stddev", False)),
+                  minibatch_discrimination=bool(fix.D.get("minibatch_discrimination", False)))
+    if fix.D.get("spectral_norm"):
         d_args["norm"] = "spectral"
     g_args = dict(z_dim=Z_DIM, image_size=28, channels=N_STACKED, width=width)
 
@@ -94,7 +98,7 @@ def run_stacked(fix: str | Fix, seeds: Sequence[int], data: Tensor, steps: int, 
     ``z`` drawn with ``torch.Generator().manual_seed(seed)``; the classifier labels each channel.
     Chapter 08 (three fixes, three seeds, a short run); chapter 09's lab at larger budgets.
     """
-    fix = get_fix(fix)
+    name, fix = fix_name(fix), get_fix(fix)
     if data.dim() != 4 or tuple(data.shape[1:]) != (N_STACKED, 28, 28):
         raise ValueError(f"data must be stacked samples (N, 3, 28, 28) from stacked_data(n), got {tuple(data.shape)}")
     if steps < 1 or n_samples < 1:
@@ -105,7 +109,7 @@ def run_stacked(fix: str | Fix, seeds: Sequence[int], data: Tensor, steps: int, 
     for seed in seeds:
         G, D = dcgan_models(fix, seed, width)
         config = TrainConfig(steps=steps, batch_size=BATCH_SIZE, lr_d=2e-4, lr_g=2e-4, betas=(0.5, 0.999),
-                             z_dim=Z_DIM, seed=seed, progress=False, **fix.train_fields())
+                             z_dim=Z_DIM, seed=seed, progress=False, **fix.config)
         start = time.perf_counter()
         result = train(G, D, data, config, device=device)
         if device.type == "cuda":
@@ -114,5 +118,5 @@ def run_stacked(fix: str | Fix, seeds: Sequence[int], data: Tensor, steps: int, 
         z = torch.randn(n_samples, Z_DIM, generator=torch.Generator().manual_seed(seed)).to(device)
         x = sample_images(result.G, z)  # (n_samples, 3, 28, 28)
         modes, kl = stacked_modes(x, classifier)
-        runs.append(StackedRun(fix.name, seed, modes, kl, steps, seconds, result.G))
+        runs.append(StackedRun(name, seed, modes, kl, steps, seconds, result.G))
     return runs

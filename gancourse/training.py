@@ -38,7 +38,7 @@ from torch import Tensor, nn
 from gancourse import threads, validation
 from gancourse.checkpoint import CHECKPOINT_KEYS, load_checkpoint, save_checkpoint
 from gancourse.health import EXPLODE_ROWS, explosion, explosion_message
-from gancourse.history import History
+from gancourse.history import KEYS, History
 from gancourse.losses import LOSSES
 from gancourse.minibatch import pack
 from gancourse.progress import progress_bar
@@ -359,7 +359,14 @@ class Run:
     into chunks gives the numbers of one uninterrupted run. The arguments are those of
     :func:`train`; ``G``, ``D``, ``opt_g``, ``opt_d``, ``history`` and ``step`` (G steps done)
     are the run's state.
+
+    A variant of the loop overrides :meth:`update_d` and :meth:`update_g` (one player's update
+    from the batch it is given), adds its own records to :attr:`RECORDS` and returns them from
+    :meth:`extra_records`, e.g. :class:`gancourse.balancing.WaitingRun`.
     """
+
+    RECORDS: tuple[str, ...] = KEYS
+    """The history's columns: the steps' statistics, plus what a variant of the loop records."""
 
     def __init__(self, G: nn.Module, D: nn.Module, data: Tensor | SampleReal, config: TrainConfig,
                  callback: Callable[[int, History, nn.Module, nn.Module], None] | None = None,
@@ -395,7 +402,7 @@ class Run:
         opt_d = make_optimizer(D.parameters(), config.lr_d, config.betas)
         opt_g = make_optimizer(G.parameters(), config.lr_g, config.betas)
         rng = Randomness(seeds, device)
-        history = History(flush_every=config.log_every)
+        history = History(self.RECORDS, flush_every=config.log_every)
         start = 0 if resume_from is None else _resume(resume_from, G, D, opt_g, opt_d, rng, history, config)
         self.G, self.D, self.data, self.config, self.callback = G, D, data, config, callback
         self.opt_g, self.opt_d, self.rng, self.history, self.seeds = opt_g, opt_d, rng, history, seeds
@@ -443,18 +450,15 @@ class Run:
             noise_std = instance_noise_std(step, config.instance_noise, anneal) if config.instance_noise else 0.0
             if config.simultaneous:  # D and G from one batch at once (PacGAN's code; chapter 09)
                 d_stats, g_stats = simultaneous_step(G, D, self.opt_g, self.opt_d, *draw(), config, rng, noise_std)
-            for _ in range(0 if config.simultaneous else config.n_critic):
+            for k in range(0 if config.simultaneous else config.n_critic):
                 # (1) Update D: maximize log D(x) + log(1 - D(G(z)))
-                d_stats = d_step(G, D, self.opt_d, *draw(), config, rng, noise_std)
+                d_stats = self.update_d(*draw(), noise_std, k)
             # (2) Update G: maximize log D(G(z)), against D itself or D unrolled k steps ahead
             if not config.simultaneous:
                 z = rng.z(n, self.z_dim)
                 x_real = rng.real(self.data, n) if config.feature_matching else None  # feature matching's real side
-                if config.unrolled_steps:
-                    g_stats = unrolled_g_step(G, D, self.opt_g, self.opt_d, z, draw, config, rng, noise_std, x_real)
-                else:
-                    g_stats = g_step(G, D, self.opt_g, z, config, rng, noise_std, x_real)
-            self.history.record(step, **d_stats._asdict(), **g_stats._asdict())
+                g_stats = self.update_g(z, x_real, noise_std)
+            self.history.record(step, **d_stats._asdict(), **g_stats._asdict(), **self.extra_records())
 
             done = self.step = step + 1
             save = config.checkpoint_every is not None and (done % config.checkpoint_every == 0
@@ -467,6 +471,24 @@ class Run:
                     "opt_d": self.opt_d.state_dict(), "rng": rng.state_dict(), "step": done,
                     "history": self.history.state_dict(), "config": config.to_dict()})
         return self.step
+
+    def update_d(self, x_real: Tensor, z: Tensor, noise_std: float, k: int) -> DStats:
+        """The ``k``-th D update of a G step (``k < n_critic``) on a real batch and a noise batch; D's statistics."""
+        return d_step(self.G, self.D, self.opt_d, x_real, z, self.config, self.rng, noise_std)
+
+    def update_g(self, z: Tensor, x_real: Tensor | None, noise_std: float) -> GStats:
+        """G's update on the noise batch ``z`` (``x_real``: feature matching's real batch, else None); G's statistics.
+
+        Against D itself, or against D unrolled ``config.unrolled_steps`` steps ahead.
+        """
+        if self.config.unrolled_steps:
+            return unrolled_g_step(self.G, self.D, self.opt_g, self.opt_d, z, self._draw, self.config, self.rng,
+                                   noise_std, x_real)
+        return g_step(self.G, self.D, self.opt_g, z, self.config, self.rng, noise_std, x_real)
+
+    def extra_records(self) -> dict[str, Tensor | float]:
+        """What a variant of the loop records at each G step beside the steps' statistics (its :attr:`RECORDS`)."""
+        return {}
 
     def _flush(self, done: int) -> None:
         history = self.history

@@ -22,8 +22,9 @@ import time
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
+
+from gancourse.instructor.kernels import execute_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,10 +32,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def execute(path: Path, timeout: int = 1200, write: bool = True) -> float:
     """Run ``path`` in a fresh ``python3`` kernel; write it back in place if ``write``. Returns seconds."""
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
     start = time.perf_counter()
-    client.execute()
+    execute_notebook(nb, path.parent, timeout)  # private sockets: other processes may start kernels meanwhile
     seconds = time.perf_counter() - start
     if write:
         nb.metadata["kernelspec"] = kernelspec()

@@ -41,13 +41,12 @@ def audit_one(path: Path, timeout: int) -> dict:
     "would_fail": [(cell, message)]}`` (the last only at the smoke budget, where checks do not assert).
     """
     import nbformat
-    from nbclient import NotebookClient
+
+    from gancourse.instructor.kernels import execute_notebook
 
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
-                            resources={"metadata": {"path": str(path.parent)}})
     start = time.perf_counter()
-    client.execute()
+    execute_notebook(nb, path.parent, timeout, allow_errors=True)  # private sockets: audits run in parallel
     report = {"failed": [], "errors": [], "passed": 0, "seconds": time.perf_counter() - start, "would_fail": []}
     for index, cell in enumerate(nb.cells):
         for output in cell.get("outputs", []):
@@ -101,7 +100,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"no such notebook: {', '.join(missing)}")
     jobs = [(path, seed) for path in paths for seed in args.seeds]
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:  # each job is a child process; threads only wait
-        reports = list(pool.map(lambda job: run_job(*job, args.budget, args.timeout), jobs))
+        reports = pool.map(lambda job: run_job(*job, args.budget, args.timeout), jobs)  # in order, as they end
+        n_failed, n_errors = _print_reports(jobs, reports)
+    print(f"seed audit: {n_failed} failed check(s), {n_errors} other error(s) in {len(jobs)} run(s) "
+          f"({len(paths)} notebook(s) x base seeds {', '.join(map(str, args.seeds))})")
+    return 1 if n_failed or n_errors else 0
+
+
+def _print_reports(jobs: list, reports) -> tuple[int, int]:
+    """Print each run's verdict as soon as it is known (a long audit shows its progress); return the totals."""
     n_failed = n_errors = 0
     for (path, seed), report in zip(jobs, reports, strict=True):
         name = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
@@ -116,9 +123,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"    cell {cell}: {message}")
         for cell, message in report.get("would_fail", []):  # smoke budget: numbers mean nothing, so no verdict
             print(f"    cell {cell}: not asserted at the smoke budget, would fail: {message}")
-    print(f"seed audit: {n_failed} failed check(s), {n_errors} other error(s) in {len(jobs)} run(s) "
-          f"({len(paths)} notebook(s) x base seeds {', '.join(map(str, args.seeds))})")
-    return 1 if n_failed or n_errors else 0
+        sys.stdout.flush()
+    return n_failed, n_errors
 
 
 if __name__ == "__main__":

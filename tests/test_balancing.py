@@ -124,6 +124,30 @@ def test_bad_settings_are_refused_and_divergence_stops_the_run():
         train_waiting(G, D, RING.sample, dataclasses.replace(_config(), steps=5, log_every=5), device="cpu")
 
 
+def test_a_waiting_run_in_chunks_equals_one_uninterrupted_run_and_checks_its_data_as_train_does():
+    """WaitingRun is the engine's loop (training.Run): chunked runs, input checks and the rest come with it."""
+    config = _config(n_critic=2)
+    G1, D1 = stacked_models([3, 4], make_G, make_D)
+    G2, D2 = copy.deepcopy(G1), copy.deepcopy(D1)
+    whole = train_waiting(G1, D1, RING.sample, config, d_wait_below=1.39, g_wait_below=0.7, seeds=[3, 4],
+                          device="cpu")
+    run = balancing.WaitingRun(G2, D2, RING.sample, config, d_wait_below=1.39, g_wait_below=0.7, seeds=[3, 4],
+                               device="cpu")
+    for chunk in (7, 13, 10):
+        run.advance(chunk)
+    run.close()
+    chunked = run.result()
+    assert 0 < float(whole.history["d_waited"].mean()) < 1  # D waited at some steps, not all
+    for key in whole.history.keys:
+        torch.testing.assert_close(chunked.history[key], whole.history[key], rtol=0, atol=0)
+    torch.testing.assert_close(_weights(chunked.G), _weights(whole.G), rtol=0, atol=0)
+    data = RING.sample(256, torch.Generator().manual_seed(0))
+    data[5, 0] = float("nan")
+    G, D = init_models(0, make_G, make_D)
+    with pytest.raises(ValueError, match="NaN"):
+        train_waiting(G, D, data, config, d_wait_below=1.0, device="cpu")
+
+
 def test_the_callback_gets_the_step_the_history_and_both_models_at_each_flush():
     G, D = init_models(0, make_G, make_D)
     calls = []

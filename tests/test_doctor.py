@@ -88,6 +88,23 @@ def test_oscillation_in_the_unregularised_dirac_gan_only():
     assert doctor.diagnose(dirac_gan_log([1.0])).healthy
 
 
+def test_oscillation_on_a_real_ring_run_with_simultaneous_steps_not_after_ttur_nor_when_healthy():
+    """Chapter 09's oscillating case, trained for real: the playground's GAN with simultaneous D and G steps swings
+    (measured: every seed of base seeds 0-3); the lab's 'ttur' fix and the healthy default do not."""
+    from gancourse.lab import cases
+
+    case = cases.CASES["oscillation"]
+    broken, fixed = cases.run_case("oscillation", [0, 1, 2, 3])
+    assert len(broken.log) == case.steps == 600 and not broken.stopped
+    assert cases.seeds_with(broken, "oscillation") == [0, 1, 2, 3]
+    message = next(s for s in broken.diagnosis.symptoms if s.name == "oscillation").message
+    assert "swings" in message and broken.diagnosis.names[0] == "oscillation"
+    assert doctor.GUIDE["oscillation"].remedies[1].fix == case.fix == "ttur"
+    assert "oscillation" not in fixed.diagnosis.names
+    healthy = cases.train_case(cases.HEALTHY, cases.HEALTHY_STEPS, [0, 1, 2, 3])
+    assert "oscillation" not in healthy.diagnosis.names
+
+
 def test_divergence_on_a_real_run_stopped_by_the_engine():
     seen = {}
     config = TrainConfig(steps=200, batch_size=64, loss="wasserstein", lr_d=1e3, lr_g=1e3, log_every=20,

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from gancourse import datasets, fixes
+from gancourse import datasets, fixes, lab
 from gancourse.metrics import BatchedModeCoverage, mode_coverage
 from gancourse.minibatch import MinibatchDiscrimination, MinibatchStdDev
 from gancourse.multi_generator import MultiMLPGenerator
@@ -38,7 +38,27 @@ def test_the_nets_carry_the_fix():
     assert all(torch.nn.utils.parametrize.is_parametrized(m, "weight") for m in D.modules()
                if isinstance(getattr(m, "weight", None), torch.Tensor) and m.weight.dim() >= 2)
     assert not any(torch.nn.utils.parametrize.is_parametrized(m) for m in modules("plain")[1].modules())
-    assert fixes.FIXES["multiple generators"].train_fields()["loss"] == "mad_gan"
+    assert fixes.FIXES["multiple generators"].config["loss"] == "mad_gan"
+
+
+def test_chapter_08_names_and_the_registry_name_the_same_fix_defined_once():
+    """One registry: chapter 08's "packing" is the lab's "pack2" object itself, and a fix redefined in the
+    registry is what chapter 08 sees."""
+    assert list(fixes.FIXES)[0] == "plain" and len(fixes.FIXES) == 11
+    for chapter_name, name in fixes.CHAPTER_08.items():
+        assert fixes.FIXES[chapter_name] is lab.FIXES[name] is fixes.get_fix(chapter_name) is fixes.get_fix(name)
+    assert fixes.get_fix("packing").config == {"pack": 2} and fixes.get_fix("packing").pack == 2
+    old = lab.FIXES["r1"]
+    try:
+        lab.register_fix(lab.Fix("r1", config={"r1_weight": 10.0}, what="R1, gamma 10", chapter="08"), replace=True)
+        assert fixes.FIXES["R1"].config == {"r1_weight": 10.0}
+    finally:
+        lab.register_fix(old, replace=True)
+    # a registry fix that is not one of chapter 08's runs under its own name
+    runs = fixes.run_fixes(["plain", "hinge"], [0, 1], setup=TINY, device="cpu")
+    assert list(runs) == ["plain", "hinge"] and runs["hinge"].fix is lab.FIXES["hinge"]
+    with pytest.raises(ValueError, match="lab.run_grid"):
+        fixes.mlp_models(lab.Fix("wrapped", wrap_D=lambda D: D))
 
 
 def test_each_seeds_scores_are_its_own_samples_scored_alone():
@@ -82,8 +102,8 @@ def test_comparison_rows_are_mean_and_spread_and_time_relative_to_the_plain_gan(
 def test_bad_fixes_and_set_ups_are_named():
     with pytest.raises(ValueError, match="unknown fix 'packng'.*packing"):
         fixes.get_fix("packng")
-    with pytest.raises(ValueError, match="unknown D options"):
-        fixes.Fix("x", d_options={"dropout": True})
+    with pytest.raises(ValueError, match="MLPDiscriminator has no option dropout"):
+        fixes.mlp_models(fixes.Fix("x", D={"dropout": True}), TINY)
     with pytest.raises(ValueError, match="pack"):
         fixes.Fix("x", config={"pack": 0})
     with pytest.raises(ValueError, match="n_generators"):

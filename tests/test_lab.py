@@ -18,6 +18,7 @@ from gancourse import lab
 from gancourse.lab.fixes import FIXES
 from gancourse.lab.store import Store, run_meta
 from gancourse.mlp import MLPDiscriminator, MLPGenerator
+from gancourse.multi_generator import MultiMLPGenerator
 from gancourse.training import TrainConfig, train_seeds
 
 TINY = dict(steps=12, width=8, depth=1, batch_size=16)
@@ -38,14 +39,47 @@ def test_every_course_fix_builds_a_valid_config():
     setup = tiny_setup()
     for name in ("gan", "wgan_gp", "wgan_clip", "hinge", "least_squares", "ttur", "n_critic5", "r1", "instance_noise",
                  "label_smoothing", "pack2", "pack3", "pack4", "unrolled5", "minibatch_discrimination",
-                 "minibatch_stddev", "spectral_norm"):
+                 "minibatch_stddev", "spectral_norm", "feature_matching", "mad_gan"):
         fix = lab.get_fix(name)
         config = setup.train_config(fix)
         assert all(getattr(config, k) == (tuple(v) if isinstance(v, list) else v) for k, v in fix.config.items())
         assert fix.chapter and fix.what
     wgan_gp = setup.train_config(lab.get_fix("wgan_gp"))
     assert (wgan_gp.loss, wgan_gp.gp_weight, wgan_gp.n_critic, wgan_gp.betas) == ("wasserstein", 10.0, 5, (0.5, 0.9))
-    assert not lab.get_fix("spectral_norm").stacks  # spectral norm wraps one seed's D
+    assert lab.get_fix("spectral_norm").stacks  # MLPDiscriminator's spectral norm keeps one estimate per seed
+    assert setup.train_config(lab.get_fix("feature_matching")).feature_matching
+    mad_gan = lab.get_fix("mad_gan")
+    assert mad_gan.n_generators == 5 and setup.train_config(mad_gan).loss == "mad_gan"
+    with pytest.raises(ValueError, match="n_generators"):
+        lab.Fix("none", n_generators=0)
+    with pytest.raises(ValueError, match="pack"):
+        lab.Fix("bad_pack", config={"pack": 0})
+
+
+def test_mad_gan_cell_trains_k_generators_and_scores_their_mixture():
+    """The lab's MAD-GAN cell is train_seeds on a stacked MultiMLPGenerator (5 heads) against a 6-way D, scored on
+    the mixture of the heads; written out by hand here. A seed gets the same numbers stacked or alone."""
+    setup = tiny_setup()
+    rows = lab.run_cell(lab.get_fix("mad_gan"), "ring", [0, 1], setup)
+    config = TrainConfig(**{**setup.config, "loss": "mad_gan", "progress": False})
+    result = train_seeds([0, 1], lambda: MultiMLPGenerator(5, shared_body=True, width=8, depth=1, norm="batch"),
+                         lambda: MLPDiscriminator(width=8, depth=1, out_dim=6), lab.DATASETS["ring"].mixture.sample,
+                         config, device="cpu")
+    assert isinstance(result.G, MultiMLPGenerator) and result.G.n_models == 2
+    expected = lab.DATASETS["ring"].evaluate(result.G, [0, 1], 2500, torch.device("cpu"))
+    for row, ref in zip(rows, expected, strict=True):
+        assert row["modes"] == ref["modes"] and row["reverse_kl"] == pytest.approx(ref["reverse_kl"])
+        assert not row["diverged"]
+    alone = lab.run_cell(lab.get_fix("mad_gan"), "ring", [1], setup)
+    assert alone[0]["reverse_kl"] == pytest.approx(rows[1]["reverse_kl"], rel=1e-5, abs=1e-6)
+    # the scored samples come from all 5 heads: sample j from head j mod 5, so the heads' samples differ
+    G = result.G.unstack(0).eval()
+    with torch.no_grad():
+        x = G(torch.zeros(10, 2))  # one z for every sample: only the head differs
+    assert torch.equal(x[0], x[5]) and not torch.allclose(x[0], x[1])
+    without = lab.Setup("no_multi", MLPGenerator, MLPDiscriminator, config={"steps": 2})
+    with pytest.raises(ValueError, match="make_multi_G"):
+        lab.run_cell(lab.get_fix("mad_gan"), "ring", [0], without)
 
 
 def test_a_new_fix_registers_by_name_and_runs_without_changing_the_lab():

@@ -2,6 +2,7 @@
 
 import pytest
 
+from gancourse import lab
 from gancourse.lab import cases
 from gancourse.widgets.stability import SymptomBrowser
 
@@ -25,7 +26,11 @@ def test_a_case_run_logs_the_engine_history_with_a_modes_column(short_runs):
 def test_every_case_changes_one_setting():
     for case in cases.CASES.values():
         changed = [k for k in vars(case.broken) if getattr(case.broken, k) != getattr(case.fixed, k)]
-        if changed == ["lr_d", "lr_g"]:  # both learning rates scaled alike count as one change: the learning rate
+        if case.fix is not None:  # one fix of the registry, applied from there
+            fix = lab.get_fix(case.fix)
+            assert set(changed) == set(fix.config) | set(fix.D), (case.symptom, changed)
+            assert all(getattr(case.fixed, k) == v for k, v in {**fix.config, **fix.D}.items())
+        elif changed == ["lr_d", "lr_g"]:  # both learning rates scaled alike count as one change: the learning rate
             assert case.broken.lr_d / case.fixed.lr_d == case.broken.lr_g / case.fixed.lr_g
         else:
             assert len(changed) == 1, (case.symptom, changed)
@@ -52,3 +57,17 @@ def test_bad_inputs_are_named():
         cases.train_case(cases.HEALTHY, 100, list(range(5)))
     with pytest.raises(ValueError, match="multiple of chunk"):
         cases.train_case(cases.HEALTHY, 150, [0])
+
+
+def test_a_registry_fix_applies_to_playground_settings_or_says_what_it_cannot_set():
+    base = cases.CaseSettings(lr_d=1e-3, lr_g=1e-3, simultaneous=True)
+    ttur = cases.settings_with_fix(base, "ttur")
+    assert (ttur.lr_d, ttur.lr_g, ttur.simultaneous, type(ttur)) == (4e-4, 1e-4, True, cases.CaseSettings)
+    assert ttur.train_config().simultaneous and not cases.HEALTHY.train_config().simultaneous
+    assert cases.settings_with_fix(cases.HEALTHY, "r1").r1_weight == 1.0
+    assert cases.settings_with_fix(cases.HEALTHY, "spectral_norm").spectral_norm is True
+    assert cases.settings_with_fix(cases.HEALTHY, "pack3").pack == 3
+    for name, missing in (("wgan_gp", "betas"), ("feature_matching", "feature_matching"),
+                          ("mad_gan", "n_generators"), ("minibatch_stddev", "D option minibatch_stddev")):
+        with pytest.raises(ValueError, match=f"cannot apply fix '{name}': no setting for .*{missing}"):
+            cases.settings_with_fix(cases.HEALTHY, name)

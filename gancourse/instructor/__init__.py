@@ -19,7 +19,9 @@ grades and the gradebook alone.
   what breaks the pattern;
 - :mod:`~gancourse.instructor.course`: the nbgrader course folder and the student versions;
 - :mod:`~gancourse.instructor.checks`: a student version run top to bottom, an instructor version
-  autograded (what ``tests/test_student_versions.py`` asserts on every chapter).
+  autograded (what ``tests/test_student_versions.py`` asserts on every chapter);
+- :mod:`~gancourse.instructor.kernels`: the kernels those runs start, on private sockets, and a
+  deadline for a whole run.
 
 nbgrader is an instructor tool, not a learner's (``requirements-instructor.txt``): it is imported
 only when a course is built or graded. Importing this package imports nothing heavy.

@@ -16,6 +16,7 @@ from typing import Any
 
 from gancourse.instructor.course import CELL_TIMEOUT_S, build_course, nbgrader_api
 from gancourse.instructor.exercises import is_answer, is_self_check, nbgrader_metadata
+from gancourse.instructor.kernels import execute_notebook, ipc_settings, private_socket_folder
 
 
 @contextlib.contextmanager
@@ -40,18 +41,15 @@ KERNEL_ENVIRONMENT = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 def run_student_version(student_path: Path, budget: str = "smoke", timeout: int = CELL_TIMEOUT_S) -> Any:
     """Execute the student version ``student_path`` top to bottom, past every error; return the executed notebook.
 
-    Runs in a fresh ``python3`` kernel in the notebook's folder, at ``budget`` (``GANCOURSE_BUDGET``;
-    ``smoke`` checks structure in seconds). Cells that fail keep their ``error`` output, as in JupyterLab.
+    Runs in a fresh ``python3`` kernel (on private sockets: :mod:`gancourse.instructor.kernels`) in the
+    notebook's folder, at ``budget`` (``GANCOURSE_BUDGET``; ``smoke`` checks structure in seconds).
+    Cells that fail keep their ``error`` output, as in JupyterLab.
     """
     import nbformat
-    from nbclient import NotebookClient
 
     nb = nbformat.read(student_path, as_version=4)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
-                            resources={"metadata": {"path": str(Path(student_path).parent)}})
     with _environment(GANCOURSE_BUDGET=budget, **KERNEL_ENVIRONMENT):
-        client.execute()
-    return nb
+        return execute_notebook(nb, Path(student_path).parent, timeout, allow_errors=True)
 
 
 def error_output(cell: Any) -> dict[str, Any] | None:
@@ -110,8 +108,9 @@ def autograde(course: Path, assignment: str, student: str, budget: str | None = 
 
     course = Path(course).resolve()
     variables = dict(KERNEL_ENVIRONMENT, **({"GANCOURSE_BUDGET": budget} if budget else {}))
-    with _environment(**variables):
-        result = nbgrader_api(course).autograde(assignment, student, force=True, create=True)
+    with _environment(**variables), private_socket_folder() as sockets:
+        result = nbgrader_api(course, kernel=ipc_settings(sockets)).autograde(assignment, student, force=True,
+                                                                             create=True)
     if not result["success"]:
         raise RuntimeError(f"nbgrader autograde {assignment} {student} failed:\n{result.get('error', '')}\n"
                            f"{result.get('log', '')}")

@@ -60,8 +60,12 @@ def write_config(course: Path) -> Path:
     return path
 
 
-def nbgrader_api(course: Path) -> Any:
-    """An ``nbgrader.apps.NbGraderAPI`` for the course folder ``course``, configured as its nbgrader_config.py says."""
+def nbgrader_api(course: Path, kernel: dict[str, str] | None = None) -> Any:
+    """An ``nbgrader.apps.NbGraderAPI`` for the course folder ``course``, configured as its nbgrader_config.py says.
+
+    ``kernel``: settings for the KernelManager of the kernels nbgrader starts (e.g.
+    :func:`gancourse.instructor.kernels.ipc_settings`); None leaves jupyter_client's defaults.
+    """
     try:
         from nbgrader.apps import NbGraderAPI
         from nbgrader.coursedir import CourseDirectory
@@ -73,6 +77,8 @@ def nbgrader_api(course: Path) -> Any:
     config.CourseDirectory.root = str(course)
     config.CourseDirectory.course_id = COURSE_ID
     config.Execute.timeout = CELL_TIMEOUT_S
+    for name, value in (kernel or {}).items():
+        setattr(config.KernelManager, name, value)
     return NbGraderAPI(CourseDirectory(config=config), config=config)
 
 

@@ -2,7 +2,9 @@
 
 Each :class:`Case` is a failure of the symptom-to-fix guide (:data:`gancourse.doctor.GUIDE`): the
 settings of chapter 00's playground that make a 2-D GAN on the ring show one symptom, and the
-same settings with the one change the guide says to try. :func:`run_case` trains both through
+same settings with the one change the guide says to try (where that change is a fix of the
+course's registry, :data:`gancourse.lab.fixes.FIXES`, it is applied from there by
+:func:`settings_with_fix`, so it is defined once). :func:`run_case` trains both through
 the playground's headless :class:`~gancourse.widgets.session.Session` (stacked seeds, measured
 after every chunk) and returns each as a :class:`CaseRun`: the training log with a ``modes``
 column (the log a learner would write) and the doctor's verdict on it. Chapter 09's doctor
@@ -19,6 +21,8 @@ import torch
 
 from gancourse import doctor
 from gancourse.history import History
+from gancourse.lab.fixes import Fix, get_fix
+from gancourse.training import TrainConfig
 from gancourse.widgets.scenarios import COLLAPSE, DIVERGENCE, HEALTHY
 from gancourse.widgets.session import Session, Settings
 
@@ -26,9 +30,47 @@ RING_MODES = 8
 """The ring's modes: the doctor's reference for the ``modes`` column (collapse: fewer than half of them)."""
 
 
+@dataclass
+class CaseSettings(Settings):
+    """The playground's settings plus one it has no control for: ``simultaneous`` D and G steps (chapter 01).
+
+    With ``simultaneous`` D and G step at once from one batch, each against the other's current
+    weights (:mod:`gancourse.simultaneous`), the update whose rotation chapter 01 shows on the Dirac-GAN.
+    """
+
+    simultaneous: bool = False
+
+    def train_config(self) -> TrainConfig:
+        return dataclasses.replace(super().train_config(), simultaneous=self.simultaneous)
+
+
+PLAYGROUND_D_OPTIONS = ("minibatch_discrimination", "spectral_norm")
+"""The D options of a fix that the playground's settings have a control for."""
+
+
+def settings_with_fix(settings: Settings, fix: str | Fix) -> Settings:
+    """``settings`` with the registry's ``fix`` applied: its TrainConfig fields and D options that are settings. Ch. 09.
+
+    Raises ``ValueError`` naming what the playground cannot express (e.g. Adam's ``betas``, feature
+    matching, several generators, a D wrapper), instead of silently dropping part of the fix.
+    """
+    fix = get_fix(fix)
+    names = {f.name for f in dataclasses.fields(settings)}
+    missing = [k for k in fix.config if k not in names]
+    missing += [f"D option {k}" for k in fix.D if k not in PLAYGROUND_D_OPTIONS]
+    missing += [f"G option {k}" for k in fix.G]
+    missing += [what for what, present in (("n_generators", fix.n_generators > 1), ("wrap_D", fix.wrap_D),
+                                           ("its own train loop", fix.train)) if present]
+    if missing:
+        raise ValueError(f"the playground's settings cannot apply fix {fix.name!r}: no setting for "
+                         f"{', '.join(missing)}; run it in the lab (lab.run_grid) instead")
+    return dataclasses.replace(settings, **fix.config, **fix.D)
+
+
 @dataclass(frozen=True)
 class Case:
-    """A failure (``broken``), its cure (``fixed``: one setting changed), and how long to train both (G steps)."""
+    """A failure (``broken``), its cure (``fixed``: one setting changed, or ``fix``, the registry's fix applied),
+    and how long to train both (G steps)."""
 
     symptom: str
     title: str
@@ -36,7 +78,11 @@ class Case:
     fixed: Settings
     change: str
     steps: int
+    fix: str | None = None
 
+
+OSCILLATING = CaseSettings(g_activation="relu", lr_d=1e-3, lr_g=1e-3, simultaneous=True)
+"""D and G step simultaneously (chapter 01's rotation), a ReLU G, both learning rates 1e-3: the losses swing."""
 
 CASES: dict[str, Case] = {
     "d_wins": Case(
@@ -49,12 +95,16 @@ CASES: dict[str, Case] = {
     "diverging": Case(
         "diverging", "Divergence: an unconstrained Wasserstein critic at learning rate 0.1",
         dataclasses.replace(DIVERGENCE, lr_d=0.1, lr_g=0.1), DIVERGENCE, "learning rates a tenth (1e-2)", 300),
+    "oscillation": Case(
+        "oscillation", "Oscillation: D and G step simultaneously (chapter 01), ReLU G, learning rates 1e-3",
+        OSCILLATING, settings_with_fix(OSCILLATING, "ttur"),
+        "two time scales, the lab's fix 'ttur' (lr_d 4e-4, lr_g 1e-4)", 600, fix="ttur"),
 }
-"""The built-to-fail runs by the symptom they show (each fix changes one setting; both learning rates scaled alike
-count as one); :data:`HEALTHY_STEPS` steps of the playground's default is the healthy run. Oscillation has no case
-here: the playground's oscillation scenario oscillated at the end of 600 steps in only 1 of 4 seeds (measured while
-building chapter 09), too few to check; the doctor's oscillation rule is tested on the Dirac-GAN
-(``tests/test_doctor.py``)."""
+"""The built-to-fail runs by the symptom they show (each fix changes one setting, both learning rates scaled alike
+count as one, or applies one fix of the registry); :data:`HEALTHY_STEPS` steps of the playground's default is the
+healthy run. The oscillating run is the playground's oscillation scenario with simultaneous steps: with alternating
+steps it oscillated at the end of 600 steps in 1 to 4 of 4 seeds depending on the base seed, with simultaneous ones
+in all 16 seeds of base seeds 0 to 3, and never after the fix (measured while building chapter 09)."""
 
 HEALTHY_STEPS = 1000
 

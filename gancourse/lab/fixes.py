@@ -2,10 +2,13 @@
 
 A :class:`Fix` changes a baseline set-up (:mod:`gancourse.lab.setups`) in one named way:
 ``config`` overrides fields of :class:`~gancourse.training.TrainConfig`, ``G`` and ``D`` add
-keyword options to the set-up's model constructors, ``wrap_D`` transforms each seed's D
-(spectral norm), and ``train`` replaces :func:`~gancourse.training.train_seeds` for a fix that
-needs a loop of its own. The lab knows fixes only through this registry, so a new fix (chapter
-08's feature matching and multiple generators, a learner's own idea) is one
+keyword options to the set-up's model constructors, ``n_generators`` > 1 builds MAD-GAN's ``k``
+generators against a ``(k+1)``-way D, ``wrap_D`` transforms each seed's D, and ``train`` replaces
+:func:`~gancourse.training.train_seeds` for a fix that needs a loop of its own.
+
+This is the course's one registry of fixes: chapter 08's helpers (:mod:`gancourse.fixes`, which
+keeps the chapter's own names such as ``"packing"`` for ``pack2``) and chapter 09's lab read it.
+The lab knows fixes only through it, so a new fix (a learner's own idea) is one
 :func:`register_fix` call away and needs no change to the lab::
 
     register_fix(Fix("r1_strong", config={"r1_weight": 10.0}, what="R1 with gamma 10", chapter="08"))
@@ -23,7 +26,7 @@ from typing import Any
 
 from torch import nn
 
-from gancourse.regularizers import spectral_norm
+from gancourse.training import TrainConfig
 
 Trainer = Callable[..., Any]
 """``train(seeds, make_G, make_D, data, config, device=...) -> TrainResult``, like ``training.train_seeds``."""
@@ -34,14 +37,18 @@ class Fix:
     """One named change to the baseline: training options, model options, a D wrapper or a loop of its own.
 
     ``chapter`` is the number of the chapter that explains the fix (e.g. ``"08"``), ``what`` a
-    one-line description, ``reference`` the paper. ``stacks=False`` makes the lab train the seeds
-    one by one (a D wrapper that cannot act on stacked weights, a model without ``stack``).
+    one-line description, ``reference`` the paper. ``n_generators`` > 1 is MAD-GAN (Ghosh et al.
+    2018): ``k`` generators sharing a body, scored as their mixture, against a D with ``k + 1``
+    outputs; its ``config`` gets ``loss="mad_gan"`` unless it names the loss. ``stacks=False``
+    makes the lab train the seeds one by one (a D wrapper that cannot act on stacked weights, a
+    model without ``stack``). A bad ``config`` field or value fails here, naming it.
     """
 
     name: str
     config: Mapping[str, Any] = field(default_factory=dict)
     G: Mapping[str, Any] = field(default_factory=dict)
     D: Mapping[str, Any] = field(default_factory=dict)
+    n_generators: int = 1
     wrap_D: Callable[[nn.Module], nn.Module] | None = None
     train: Trainer | None = None
     stacks: bool = True
@@ -56,13 +63,27 @@ class Fix:
         for part in ("config", "G", "D"):
             if not isinstance(getattr(self, part), Mapping):
                 raise TypeError(f"Fix.{part} must be a dict of options, got {type(getattr(self, part)).__name__}")
+        k = self.n_generators
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise ValueError(f"Fix {self.name!r}: n_generators must be an int >= 1 (MAD-GAN: 2 or more), got {k!r}")
+        if k > 1 and "loss" not in self.config:
+            object.__setattr__(self, "config", {**self.config, "loss": "mad_gan"})
+        TrainConfig(**self.config)  # a bad field or value fails here, naming it
         if self.wrap_D is not None and self.stacks:
             object.__setattr__(self, "stacks", False)  # wrappers such as spectral norm act on one seed's D
 
+    @property
+    def pack(self) -> int:
+        """How many samples D judges at once (``config["pack"]``, PacGAN; 1 without packing)."""
+        return int(self.config.get("pack", 1))
+
     def spec(self) -> dict:
         """What the fix does as plain JSON values: the lab stores it with each result to know a changed fix."""
-        return {"name": self.name, "config": _plain(self.config), "G": _plain(self.G), "D": _plain(self.D),
+        spec = {"name": self.name, "config": _plain(self.config), "G": _plain(self.G), "D": _plain(self.D),
                 "wrap_D": _qualname(self.wrap_D), "train": _qualname(self.train), "stacks": self.stacks}
+        if self.n_generators > 1:  # only then, so that the stored specs of the other fixes keep their form
+            spec["n_generators"] = self.n_generators
+        return spec
 
 
 def _qualname(fn: Callable | None) -> str | None:
@@ -128,11 +149,16 @@ for _fix in (
     Fix("unrolled5", config={"unrolled_steps": 5}, what="G steps against D unrolled 5 steps ahead (first order)",
         chapter="08", reference="Metz et al. 2017"),
     Fix("minibatch_discrimination", D={"minibatch_discrimination": True},
-        what="minibatch discrimination, 100 kernels of dimension 5, before D's last layer", chapter="08",
+        what="minibatch discrimination before D's last layer (kernels: the set-up's)", chapter="08",
         reference="Salimans et al. 2016"),
     Fix("minibatch_stddev", D={"minibatch_stddev": True}, what="minibatch standard deviation feature, groups of 4",
         chapter="08", reference="Karras et al. 2018"),
-    Fix("spectral_norm", wrap_D=spectral_norm, what="spectral norm on every layer of D", chapter="08",
-        reference="Miyato et al. 2018"),
+    Fix("spectral_norm", D={"spectral_norm": True}, what="spectral norm on every layer of D (per seed when stacked)",
+        chapter="08", reference="Miyato et al. 2018"),
+    Fix("feature_matching", config={"feature_matching": True},
+        what="G matches the mean of D's last hidden layer on real and generated data", chapter="08",
+        reference="Salimans et al. 2016"),
+    Fix("mad_gan", n_generators=5, what="MAD-GAN: 5 generators sharing a body, scored as their mixture, a 6-way D",
+        chapter="08", reference="Ghosh et al. 2018"),
 ):
     register_fix(_fix)

@@ -28,6 +28,7 @@ from gancourse import datasets
 from gancourse.lab.fixes import Fix
 from gancourse.metrics import mode_coverage_batched
 from gancourse.mlp import MLPDiscriminator, MLPGenerator
+from gancourse.multi_generator import MultiMLPGenerator
 from gancourse.pacgan import PacGANDiscriminator, PacGANGenerator
 from gancourse.runtime import by_budget
 from gancourse.training import TrainConfig, TrainingDiverged, train_seeds
@@ -45,7 +46,9 @@ class Setup:
 
     ``make_G(**G)`` and ``make_D(**D)`` build one seed's nets (classes with ``stack`` stack over seeds);
     the lab adds ``pack`` to D's options, and to G's if ``g_takes_pack`` (PacGAN's G normalises per
-    pack position). ``config`` holds TrainConfig fields; ``train_size`` draws a fixed training set
+    pack position). ``make_multi_G(n_generators=k, shared_body=True, **G)`` builds MAD-GAN's ``k``
+    generators as one G (None: the set-up cannot run a fix with ``n_generators`` > 1); D then
+    gets ``out_dim=k + 1``. ``config`` holds TrainConfig fields; ``train_size`` draws a fixed training set
     of that many samples per seed (None: fresh samples every step); ``n_samples`` are scored per seed.
     """
 
@@ -58,6 +61,7 @@ class Setup:
     g_takes_pack: bool = False
     train_size: int | None = None
     n_samples: int = 2500
+    make_multi_G: Callable[..., nn.Module] | None = None
 
     def __post_init__(self) -> None:
         TrainConfig(**self.config)  # a bad baseline fails here, naming the field
@@ -69,9 +73,12 @@ class Setup:
     def spec(self) -> dict:
         """Plain JSON values describing the set-up (stored with a grid's results)."""
         plain = lambda d: {k: list(v) if isinstance(v, tuple) else v for k, v in sorted(d.items())}  # noqa: E731
-        return {"name": self.name, "make_G": _qualname(self.make_G), "make_D": _qualname(self.make_D),
+        spec = {"name": self.name, "make_G": _qualname(self.make_G), "make_D": _qualname(self.make_D),
                 "G": plain(self.G), "D": plain(self.D), "config": plain(self.config),
                 "g_takes_pack": self.g_takes_pack, "train_size": self.train_size, "n_samples": self.n_samples}
+        if self.make_multi_G is not None:  # only then, so that stores of set-ups without it still resume
+            spec["make_multi_G"] = _qualname(self.make_multi_G)
+        return spec
 
     def train_config(self, fix: Fix) -> TrainConfig:
         """The baseline config with the fix's fields on top (no progress bar)."""
@@ -86,12 +93,14 @@ def mlp_setup(steps: int | None = None, width: int = 32, depth: int = 2, lr: flo
               batch_size: int = 100) -> Setup:
     """The course's small 2-D GAN: MLPs of ``depth`` x ``width`` (batch norm in G, LeakyReLU in D), Adam.
 
-    ``steps`` defaults to the budget's (smoke 20, default 400, full 5,000). Chapter 09's table.
+    ``steps`` defaults to the budget's (smoke 20, default 400, full 5,000). MAD-GAN's generators
+    are :class:`~gancourse.multi_generator.MultiMLPGenerator` (stacked seeds). Chapter 09's table.
     """
     steps = by_budget(smoke=20, default=400, full=5_000) if steps is None else steps
     return Setup("mlp", MLPGenerator, MLPDiscriminator, G={"width": width, "depth": depth, "norm": "batch"},
                  D={"width": width, "depth": depth}, config={"steps": steps, "batch_size": batch_size, "lr_d": lr,
-                                                             "lr_g": lr, "log_every": max(1, min(100, steps))})
+                                                             "lr_g": lr, "log_every": max(1, min(100, steps))},
+                 make_multi_G=MultiMLPGenerator)
 
 
 PACGAN_STEPS = 400_000
@@ -198,6 +207,8 @@ def run_cell(fix: Fix, dataset: str | LabDataset, seeds: Sequence[int], setup: S
     """Train ``fix`` on ``dataset`` for ``seeds`` and score each seed: one row per seed. Chapter 09.
 
     Seeds run stacked in one batched run where the fix and the nets allow it, else one by one.
+    A fix with ``n_generators = k > 1`` (MAD-GAN) trains the set-up's ``make_multi_G`` against a
+    ``(k+1)``-way D and scores the mixture of the ``k`` generators (sample ``j`` from generator ``j mod k``).
     A run that diverges (:class:`~gancourse.training.TrainingDiverged`) gives rows with NaN scores,
     ``diverged=True`` and the message; it does not stop the grid. ``wall_s`` is the cell's wall
     time shared equally among its seeds.
@@ -208,10 +219,20 @@ def run_cell(fix: Fix, dataset: str | LabDataset, seeds: Sequence[int], setup: S
     config = setup.train_config(fix)
     G_options = {**setup.G, **fix.G, **({"pack": config.pack} if setup.g_takes_pack else {})}
     D_options = {**setup.D, **fix.D, "pack": config.pack}
-    make_G = lambda: setup.make_G(**G_options)  # noqa: E731
+    k = fix.n_generators
+    if k > 1:
+        if setup.make_multi_G is None:
+            raise ValueError(f"fix {fix.name!r} trains {k} generators, but set-up {setup.name!r} cannot build them "
+                             f"(Setup.make_multi_G is None); use lab.mlp_setup() or give the set-up make_multi_G")
+        G_class = setup.make_multi_G
+        G_options = {"n_generators": k, "shared_body": True, **G_options}
+        D_options["out_dim"] = k + 1  # which generator made the sample, or real
+    else:
+        G_class = setup.make_G
+    make_G = lambda: G_class(**G_options)  # noqa: E731
     make_D = (lambda: fix.wrap_D(setup.make_D(**D_options))) if fix.wrap_D else (lambda: setup.make_D(**D_options))
     trainer = fix.train or train_seeds
-    stacks = fix.stacks and hasattr(setup.make_G, "stack") and hasattr(setup.make_D, "stack")
+    stacks = fix.stacks and hasattr(G_class, "stack") and hasattr(setup.make_D, "stack")
     groups = [seeds] if stacks else [[s] for s in seeds]
     start = time.perf_counter()
     rows: list[dict] = []
