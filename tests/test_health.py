@@ -13,7 +13,7 @@ from torch import nn
 
 from gancourse import datasets
 from gancourse.diagnostics import mean_pairwise_distance
-from gancourse.health import CHAPTERS, HealthMonitor, Symptom, explosion
+from gancourse.health import CHAPTERS, HealthMonitor, Symptom, explosion, explosion_message
 from gancourse.history import History
 from gancourse.losses import get_loss
 from gancourse.mlp import MLPDiscriminator, MLPGenerator
@@ -256,6 +256,30 @@ def test_diverged_reports_the_seeds_and_first_step():
     assert "seed 1: d_loss, g_loss first at step 30; seed 3: d_grad_norm first at step 12" in symptom.message
 
 
+def test_explosion_ignores_nan_and_its_message_reads_as_plain_words():
+    # NaN is the 'diverged' check's business: it must not count as a large value, even under a low limit
+    d_loss = torch.full((10, 1), 0.1)
+    d_loss[2:8] = float("nan")
+    assert explosion(History.from_dict({"d_loss": d_loss}), limits={"d_loss": 0.5}).exploding.tolist() == [False]
+    assert explosion_message("d_loss", 5e3, 1.0, 25) == (
+        "D's loss (d_loss) reached 5e+03 (median |value| of 10 consecutive steps, first over the limit at step 25; "
+        "1 over the first steps), beyond 1e+03, which no healthy run of the course reaches")
+    assert "my_norm (my_norm) reached 7" in explosion_message("my_norm", 7.0, 1.0, 3)  # a record it has no limit for
+
+
+def test_each_seed_is_judged_against_its_own_level_and_noise():
+    t = torch.arange(400.0)
+    wave = 0.7 + 0.3 * torch.sin(2 * torch.pi * t / 50)  # oscillates
+    loud = 100.0 + 30.0 * torch.randn(400, generator=torch.Generator().manual_seed(0))  # high level, pure noise
+    found = HealthMonitor(window=400).check(History.from_dict({"g_loss": torch.stack([wave, loud], dim=1)}))
+    assert [(s.name, s.seeds) for s in found] == [("oscillation", (0,))]
+
+
+def test_an_empty_history_is_not_enough_at_step_0():
+    (symptom,) = HealthMonitor().check(History(flush_every=10))
+    assert (symptom.name, symptom.step) == ("not_enough_history", 0)
+
+
 def test_explosion_with_no_new_rows_finds_nothing():
     records = {k: torch.full((30, 2), 1e9) for k in ("d_loss", "d_grad_norm", "g_grad_norm")}
     history = History.from_dict(records)
@@ -285,7 +309,8 @@ def test_symptom_reads_as_plain_words():
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    ({"window": 2}, "window"), ({"d_confidence": 1.5}, "d_confidence"), ({"g_grad_drop": 0}, "g_grad_drop"),
+    ({"window": 2}, "window"), ({"window": 10.0}, "window must be an int"),
+    ({"d_confidence": 1.5}, "d_confidence"), ({"g_grad_drop": 0}, "g_grad_drop"),
     ({"osc_smooth": 500}, "osc_smooth"), ({"d_loss_max": -1.0}, "d_loss_max"),
     ({"osc_amplitude": 0.0}, "^osc_amplitude must be > 0"), ({"osc_noise_ratio": -1.0}, "^osc_noise_ratio must be"),
     ({"reference_diversity": 1.0}, "diversity_fn"),
