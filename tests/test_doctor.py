@@ -247,3 +247,24 @@ def test_the_advice_reads_as_numbered_steps():
     assert lowered[-1] == "    1. r (chapter 02)"  # no lab fix: nothing about the lab
     diagnosis = doctor.diagnose(_d_wins_log(), loss="hinge")
     assert str(doctor.GUIDE["d_wins"]) in str(diagnosis) and str(diagnosis.symptoms[0]) in str(diagnosis)
+
+
+def test_a_diverged_seed_is_not_also_called_collapsed_against_the_data():
+    records = healthy_log(steps=300, seeds=2).to_dict()
+    modes = torch.full((300, 2), math.nan)
+    modes[::50, 0], modes[::50, 1] = 8.0, 1.0  # seed 1 holds 1 of the ring's 8 modes...
+    records["d_loss"][100:, 1] = math.nan  # ...but it diverged: its modes mean nothing
+    diagnosis = doctor.diagnose(History.from_dict({**records, "modes": modes}), reference_diversity=8)
+    assert [(s.name, s.seeds) for s in diagnosis.symptoms] == [("diverged", (1,))]
+
+
+def test_the_report_names_its_source_and_the_help_its_options(tmp_path, capsys):
+    log = healthy_log()
+    assert str(doctor.diagnose(log)).startswith("GAN doctor: 600 rows of history, checks over the last 200 rows")
+    path = doctor.write_log(log, tmp_path / "run.csv")
+    assert str(doctor.diagnose(path)).startswith(f"GAN doctor: 600 rows of {path}, checks over the last 200 rows")
+    with pytest.raises(SystemExit):
+        doctor.main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    assert "rows the checks look back over" in text
+    assert "the data's value of the modes/diversity column (e.g. 8 for the ring)" in text
