@@ -266,5 +266,5 @@ def test_the_report_names_its_source_and_the_help_its_options(tmp_path, capsys):
     with pytest.raises(SystemExit):
         doctor.main(["--help"])
     text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
-    assert "rows the checks look back over" in text
-    assert "the data's value of the modes/diversity column (e.g. 8 for the ring)" in text
+    assert "--window WINDOW rows the checks look back over" in text
+    assert "--modes REFERENCE_DIVERSITY the data's value of the modes/diversity column (e.g. 8 for the ring)" in text
