@@ -110,3 +110,34 @@ def test_the_kernel_is_shut_down_when_the_notebook_has_run(tmp_path: Path):
     pid = int(nb.cells[0].outputs[0]["text"])
     with pytest.raises(ProcessLookupError):  # no such process: the kernel has exited and been reaped
         os.kill(pid, 0)
+
+
+OUTPUT_WIDGET = ("import ipywidgets\nfrom IPython.display import display\nout = ipywidgets.Output()\n"
+                 "heard = []  # state updates the kernel receives for the widget from the client\n"
+                 "set_state = out.set_state\nout.set_state = lambda state: (heard.append(state), set_state(state))\n"
+                 "display(out)\nwith out:\n    print('inside the widget')")
+
+
+def test_output_widgets_are_captured_without_a_message_back_to_the_kernel(tmp_path: Path):
+    """nbclient's Output-widget stand-in replied on the shell socket while the cell's reply was awaited there:
+    a CI run hung on it (nbclient issue 312). The quiet stand-in keeps the captured output, sends nothing."""
+    cells = [new_code_cell(OUTPUT_WIDGET), new_code_cell("print(len(heard))")]
+    nb = kernels.execute_notebook(new_notebook(cells=cells), tmp_path, timeout=60)
+    state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    captured = [m["state"]["outputs"] for m in state.values() if m["model_name"] == "OutputModel"]
+    assert captured == [[{"output_type": "stream", "name": "stdout", "text": "inside the widget\n"}]]
+    assert nb.cells[1].outputs[0]["text"] == "0\n"  # the kernel never heard back (from nbclient's own stand-in: 1)
+
+
+def test_the_quiet_stand_in_holds_for_clients_made_in_the_block_only():
+    from nbclient import NotebookClient
+    from nbclient.output_widget import OutputWidget
+
+    def stand_in() -> type:
+        return NotebookClient(new_notebook()).widget_registry["@jupyter-widgets/output"]["OutputModel"]
+
+    assert stand_in() is OutputWidget
+    with kernels.quiet_output_widgets():
+        quiet = stand_in()
+        assert issubclass(quiet, OutputWidget) and quiet is not OutputWidget
+    assert stand_in() is OutputWidget

@@ -16,7 +16,7 @@ from typing import Any
 
 from gancourse.instructor.course import CELL_TIMEOUT_S, build_course, nbgrader_api
 from gancourse.instructor.exercises import is_answer, is_self_check, nbgrader_metadata
-from gancourse.instructor.kernels import execute_notebook, ipc_settings, private_socket_folder
+from gancourse.instructor.kernels import execute_notebook, ipc_settings, private_socket_folder, quiet_output_widgets
 
 
 @contextlib.contextmanager
@@ -108,7 +108,7 @@ def autograde(course: Path, assignment: str, student: str, budget: str | None = 
 
     course = Path(course).resolve()
     variables = dict(KERNEL_ENVIRONMENT, **({"GANCOURSE_BUDGET": budget} if budget else {}))
-    with _environment(**variables), private_socket_folder() as sockets:
+    with _environment(**variables), private_socket_folder() as sockets, quiet_output_widgets():
         result = nbgrader_api(course, kernel=ipc_settings(sockets)).autograde(assignment, student, force=True,
                                                                              create=True)
     if not result["success"]:
