@@ -36,6 +36,7 @@ import torch
 
 from gancourse.health import NOT_ENOUGH_HISTORY, HealthMonitor, Symptom
 from gancourse.history import History
+from gancourse.losses import get_loss
 
 COLUMNS = ("step", "seed", "d_loss", "g_loss", "d_real", "d_fake", "d_grad_norm", "g_grad_norm", "modes",
            "diversity")
@@ -266,12 +267,14 @@ def diagnose(log: History | str | os.PathLike, window: int | None = None, loss: 
 
     ``log``: a :class:`History` (``train(...).history``) or the path of a CSV (see the module
     docstring). ``window``: rows the checks look back over (default :func:`default_window`).
-    ``loss``: the loss the run used; for ``wasserstein``, ``hinge`` and ``least_squares`` D's loss
-    is not read as "near 0 means D wins". ``reference_diversity``: the data's value of the
-    diversity column (e.g. 8 modes on the ring); then a diversity below ``collapse_drop`` (1/2)
-    of it is collapse even if G never spread, otherwise collapse is a fall from the best value
-    logged. Other keywords go to :class:`~gancourse.health.HealthMonitor`.
+    ``loss``: the loss the run used (a name of :data:`gancourse.losses.LOSSES`, else ``ValueError``);
+    for ``wasserstein``, ``hinge`` and ``least_squares`` D's loss is not read as "near 0 means D wins".
+    ``reference_diversity``: the data's value of the diversity column (e.g. 8 modes on the ring);
+    then a diversity below ``collapse_drop`` (1/2) of it is collapse even if G never spread,
+    otherwise collapse is a fall from the best value logged. Other keywords go to
+    :class:`~gancourse.health.HealthMonitor`.
     """
+    get_loss(loss)  # a mistyped name would otherwise pass for a probability loss without a word
     source = ""
     if not isinstance(log, History):
         source = str(log)

@@ -146,3 +146,12 @@ def test_a_waiting_run_in_chunks_equals_one_uninterrupted_run_and_checks_its_dat
     G, D = init_models(0, make_G, make_D)
     with pytest.raises(ValueError, match="NaN"):
         train_waiting(G, D, data, config, d_wait_below=1.0, device="cpu")
+
+
+def test_the_callback_gets_the_step_the_history_and_both_models_at_each_flush():
+    G, D = init_models(0, make_G, make_D)
+    calls = []
+    result = train_waiting(G, D, RING.sample, _config(steps=25), g_wait_below=0.5, device="cpu",
+                           callback=lambda step, history, G_, D_: calls.append((step, len(history), G_, D_)))
+    assert [(step, rows) for step, rows, _, _ in calls] == [(10, 10), (20, 20), (25, 25)]  # log_every=10, and the end
+    assert all(G_ is result.G and D_ is result.D for _, _, G_, D_ in calls)

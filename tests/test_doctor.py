@@ -199,3 +199,72 @@ def test_command_line_exit_codes(tmp_path, strong_d_log):
     assert ill_out.returncode == 1 and "d_wins" in ill_out.stdout and "try, in this order" in ill_out.stdout
     assert well_out.returncode == 0 and "No symptom" in well_out.stdout
     assert bad_out.returncode == 2 and "no column d_loss" in bad_out.stderr and not bad_out.stdout
+
+
+def _d_wins_log(steps=300, d_loss=0.5):
+    """D(x) near 1, D(G(z)) near 0, but D's loss not near 0 (a least-squares or hinge D that wins)."""
+    records = healthy_log(steps).to_dict()
+    records.update(d_real=torch.full((steps,), 0.98), d_fake=torch.full((steps,), 0.02),
+                   d_loss=torch.full((steps,), d_loss))
+    return History.from_dict(records)
+
+
+def test_the_loss_decides_whether_d_loss_is_read_and_an_unknown_loss_is_refused():
+    log = _d_wins_log()
+    assert doctor.diagnose(log).healthy  # a probability loss of 0.5 is no win
+    assert doctor.diagnose(log, loss="least_squares").names == ["d_wins"]  # judged from D(x), D(G(z)) only
+    with pytest.raises(ValueError, match="unknown loss 'wassertein'"):
+        doctor.diagnose(log, loss="wassertein")  # a typo must not pass for a probability loss
+
+
+def test_command_line_options_in_process(tmp_path, capsys):
+    # the same options as the shell test above, through main() itself (a subprocess hides it from coverage)
+    wins = doctor.write_log(_d_wins_log(), tmp_path / "wins.csv")
+    assert doctor.main([str(wins)]) == 0 and "No symptom" in capsys.readouterr().out
+    assert doctor.main([str(wins), "--loss", "hinge"]) == 1
+    assert "d_wins" in capsys.readouterr().out
+    assert doctor.main([str(wins), "--loss", "hing"]) == 2 and "unknown loss 'hing'" in capsys.readouterr().err
+    never = tmp_path / "never.csv"
+    doctor.write_log(collapse_log([1, 1, 1, 1, 1, 1]), never)  # modes column written back: 1 mode all along
+    assert doctor.main([str(never)]) == 0
+    capsys.readouterr()
+    assert doctor.main([str(never), "--modes", "8"]) == 1  # against the ring's 8 modes it is collapse
+    assert "reference: the data's 8" in capsys.readouterr().out
+    assert doctor.main([str(never), "--window", "20"]) == 0
+    assert "checks over the last 20 rows" in capsys.readouterr().out
+
+
+def test_the_advice_reads_as_numbered_steps():
+    text = str(doctor.GUIDE["oscillation"]).splitlines()
+    assert text[0] == "oscillation: the losses swing up and down without a trend and without settling (chapter 04)"
+    assert text[1:4] == ["  likely causes:",
+                         "    - simultaneous gradient play rotates around the equilibrium instead of approaching it",
+                         "    - nothing flattens D around the data, so D and G chase each other"]
+    assert text[4] == "  try, in this order:"
+    assert text[5] == "    1. R1 on real data (gamma 1) (chapter 01; lab fix 'r1')"
+    assert len(text) == 5 + len(doctor.GUIDE["oscillation"].remedies)
+    lowered = str(doctor.Advice("x", "y", ("c",), (doctor.Remedy("r", "02"),), "03")).splitlines()
+    assert lowered[-1] == "    1. r (chapter 02)"  # no lab fix: nothing about the lab
+    diagnosis = doctor.diagnose(_d_wins_log(), loss="hinge")
+    assert str(doctor.GUIDE["d_wins"]) in str(diagnosis) and str(diagnosis.symptoms[0]) in str(diagnosis)
+
+
+def test_a_diverged_seed_is_not_also_called_collapsed_against_the_data():
+    records = healthy_log(steps=300, seeds=2).to_dict()
+    modes = torch.full((300, 2), math.nan)
+    modes[::50, 0], modes[::50, 1] = 8.0, 1.0  # seed 1 holds 1 of the ring's 8 modes...
+    records["d_loss"][100:, 1] = math.nan  # ...but it diverged: its modes mean nothing
+    diagnosis = doctor.diagnose(History.from_dict({**records, "modes": modes}), reference_diversity=8)
+    assert [(s.name, s.seeds) for s in diagnosis.symptoms] == [("diverged", (1,))]
+
+
+def test_the_report_names_its_source_and_the_help_its_options(tmp_path, capsys):
+    log = healthy_log()
+    assert str(doctor.diagnose(log)).startswith("GAN doctor: 600 rows of history, checks over the last 200 rows")
+    path = doctor.write_log(log, tmp_path / "run.csv")
+    assert str(doctor.diagnose(path)).startswith(f"GAN doctor: 600 rows of {path}, checks over the last 200 rows")
+    with pytest.raises(SystemExit):
+        doctor.main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    assert "--window WINDOW rows the checks look back over" in text
+    assert "--modes REFERENCE_DIVERSITY the data's value of the modes/diversity column (e.g. 8 for the ring)" in text

@@ -50,6 +50,10 @@ def test_per_seed_loss_is_each_seeds_own():
 def test_bad_shapes_are_named():
     with pytest.raises(ValueError, match=r"\(B, F\)"):
         feature_matching_loss(torch.randn(4), torch.randn(4))
+    with pytest.raises(ValueError, match=r"expects features of shape \(S, B, F\)"):
+        feature_matching_loss(torch.randn(4, 3), torch.randn(4, 3), per_seed=True)
+    with pytest.raises(ValueError, match="same seeds and features"):
+        feature_matching_loss(torch.randn(2, 4, 3), torch.randn(3, 4, 3), per_seed=True)
     with pytest.raises(ValueError, match="same seeds and features"):
         feature_matching_loss(torch.randn(4, 3), torch.randn(4, 2))
     with pytest.raises(ValueError, match="D.features"):

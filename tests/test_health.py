@@ -13,7 +13,7 @@ from torch import nn
 
 from gancourse import datasets
 from gancourse.diagnostics import mean_pairwise_distance
-from gancourse.health import CHAPTERS, HealthMonitor, Symptom
+from gancourse.health import CHAPTERS, HealthMonitor, Symptom, explosion, explosion_message
 from gancourse.history import History
 from gancourse.losses import get_loss
 from gancourse.mlp import MLPDiscriminator, MLPGenerator
@@ -131,6 +131,11 @@ def test_d_wins_thresholds_on_both_sides():
 
     monitor = HealthMonitor(window=50, d_confidence=0.95, d_loss_max=0.2)
     assert _names(monitor.check(history(0.97, 0.03, 0.06))) == {"d_wins"}
+    # the message gives the numbers it judged, D's loss only where the loss was judged
+    (wins,) = monitor.check(history(0.97, 0.03, 0.06))
+    assert "(D(x) = 0.970, D(G(z)) = 0.030, D loss = 0.06)" in wins.message and wins.seeds is None
+    (wins,) = HealthMonitor(window=50, d_loss_max=None).check(history(0.97, 0.03, 0.06))
+    assert "(D(x) = 0.970, D(G(z)) = 0.030)" in wins.message and "D loss" not in wins.message
     assert monitor.check(history(0.93, 0.03, 0.06)) == []  # D(x) not high enough
     assert monitor.check(history(0.97, 0.07, 0.06)) == []  # D(G(z)) not low enough
     assert monitor.check(history(0.97, 0.03, 0.3)) == []  # D's loss not near zero
@@ -201,6 +206,7 @@ def test_mode_collapse_from_diversity_fn_on_a_helvetica_run():
         opt_g.step()
     monitor(300, history, G, D)
     assert [s.name for s in monitor.symptoms] == ["mode_collapse"]
+    assert monitor.symptoms[0].seeds is None and "seed 0" not in monitor.symptoms[0].message  # one run, not seeds
     first, last = monitor.diversity_log[0][1], monitor.diversity_log[-1][1]
     assert last < 0.5 * first
     assert "chapter 03" in monitor.symptoms[0].message
@@ -245,6 +251,42 @@ def test_diverged_reports_the_seeds_and_first_step():
     symptoms = HealthMonitor().check(History.from_dict(records))
     assert [(s.name, s.seeds, s.step) for s in symptoms] == [("diverged", (1, 3), 12)]
     assert "g_loss first at step 30" in symptoms[0].message and "d_grad_norm first at step 12" in symptoms[0].message
+    records["d_loss"][35, 1] = float("nan")  # a second record of seed 1: both named, in the history's order
+    (symptom,) = HealthMonitor().check(History.from_dict(records))
+    assert "seed 1: d_loss, g_loss first at step 30; seed 3: d_grad_norm first at step 12" in symptom.message
+
+
+def test_explosion_ignores_nan_and_its_message_reads_as_plain_words():
+    # NaN is the 'diverged' check's business: it must not count as a large value, even under a low limit
+    d_loss = torch.full((10, 1), 0.1)
+    d_loss[2:8] = float("nan")
+    assert explosion(History.from_dict({"d_loss": d_loss}), limits={"d_loss": 0.5}).exploding.tolist() == [False]
+    assert explosion_message("d_loss", 5e3, 1.0, 25) == (
+        "D's loss (d_loss) reached 5e+03 (median |value| of 10 consecutive steps, first over the limit at step 25; "
+        "1 over the first steps), beyond 1e+03, which no healthy run of the course reaches")
+    assert "my_norm (my_norm) reached 7" in explosion_message("my_norm", 7.0, 1.0, 3)  # a record it has no limit for
+
+
+def test_each_seed_is_judged_against_its_own_level_and_noise():
+    t = torch.arange(400.0)
+    wave = 0.7 + 0.3 * torch.sin(2 * torch.pi * t / 50)  # oscillates
+    loud = 100.0 + 30.0 * torch.randn(400, generator=torch.Generator().manual_seed(0))  # high level, pure noise
+    found = HealthMonitor(window=400).check(History.from_dict({"g_loss": torch.stack([wave, loud], dim=1)}))
+    assert [(s.name, s.seeds) for s in found] == [("oscillation", (0,))]
+
+
+def test_an_empty_history_is_not_enough_at_step_0():
+    (symptom,) = HealthMonitor().check(History(flush_every=10))
+    assert (symptom.name, symptom.step) == ("not_enough_history", 0)
+
+
+def test_explosion_with_no_new_rows_finds_nothing():
+    records = {k: torch.full((30, 2), 1e9) for k in ("d_loss", "d_grad_norm", "g_grad_norm")}
+    history = History.from_dict(records)
+    assert explosion(history, since=29).exploding.tolist() == [True, True]  # the last window ends at row 29
+    found = explosion(history, since=30)  # the engine's check after a flush that added no row
+    assert found.exploding.tolist() == [False, False] and found.keys == [None, None]
+    assert found.step.tolist() == [-1, -1]
 
 
 def test_callback_prints_each_symptom_once_and_again_for_a_new_seed(capsys):
@@ -267,8 +309,10 @@ def test_symptom_reads_as_plain_words():
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    ({"window": 2}, "window"), ({"d_confidence": 1.5}, "d_confidence"), ({"g_grad_drop": 0}, "g_grad_drop"),
+    ({"window": 2}, "window"), ({"window": 10.0}, "window must be an int"),
+    ({"d_confidence": 1.5}, "d_confidence"), ({"g_grad_drop": 0}, "g_grad_drop"),
     ({"osc_smooth": 500}, "osc_smooth"), ({"d_loss_max": -1.0}, "d_loss_max"),
+    ({"osc_amplitude": 0.0}, "^osc_amplitude must be > 0"), ({"osc_noise_ratio": -1.0}, "^osc_noise_ratio must be"),
     ({"reference_diversity": 1.0}, "diversity_fn"),
 ])
 def test_bad_settings_name_the_argument(kwargs, match):

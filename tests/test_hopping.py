@@ -142,6 +142,21 @@ def test_summarize_hopping_collects_the_measures():
         hopping.summarize_hopping(shares[:, 0])
 
 
+def test_summarize_hopping_passes_its_thresholds_on():
+    film = [[0], [1, 2, 5, 7]]  # all samples on mode 0, then a quarter on each of four modes
+    shares = torch.stack([hopping.mode_shares_over_time(at_modes(m, 80)[None], RING.centers, RING.std)[0]
+                          for m in film])[:, None]  # (2, 1, 8)
+    default = hopping.summarize_hopping(shares)
+    assert default.modes_held[:, 0].tolist() == [1, 4] and default.dominant[:, 0].tolist() == [0, -1]
+    strict = hopping.summarize_hopping(shares, min_share=0.3, dominant_share=0.2)
+    assert strict.modes_held[:, 0].tolist() == [1, 0]  # a quarter is under 0.3: not held
+    assert strict.dominant[:, 0].tolist() == [0, 1]  # a quarter is over 0.2: the first largest share dominates
+    assert strict.hops.tolist() == [1] and strict.hops.dtype == torch.int64
+    # the bound is inclusive at 1: a mode holding every sample is dominant at min_share=1
+    assert hopping.dominant_mode(shares, min_share=1.0)[:, 0].tolist() == [0, -1]
+    assert hopping.count_hops(torch.tensor([0, 1, 1, 2])).dtype == torch.int64
+
+
 def test_share_map_and_strip_draw_what_they_are_given():
     from gancourse.snapshots import share_map, strip
 

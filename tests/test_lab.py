@@ -164,6 +164,44 @@ def test_table_statistics_match_hand_computed_values():
     assert s.mean == pytest.approx(7.0) and s.std == pytest.approx(1.0) and s.sem == pytest.approx(1 / math.sqrt(3))
     assert s.diverged == 1 and len(s.values) == 4
     assert "7 ± 0.58 (1✗)" in table.format("ring")
+    with pytest.raises(ValueError, match="unknown metric 'modez'"):
+        table.values("a", "ring", "modez")
+    assert table.values("a", "ring", "wall_s") == [1.0] * 4
+    # every seed diverged: no mean, no spread (not a spread of 0)
+    lost = lab.LabTable([{**r, "modes": math.nan} for r in rows], {}).summary("a", "ring", "modes")
+    assert math.isnan(lost.mean) and math.isnan(lost.std) and math.isnan(lost.sem) and lost.diverged == 4
+    one = lab.LabTable(rows[:1], {}).summary("a", "ring", "modes")
+    assert (one.mean, one.std, one.sem) == (6.0, 0.0, 0.0)  # one seed: no spread to measure
+
+
+def test_plot_seeds_draws_each_seed_where_it_is_and_diverged_seeds_as_crosses():
+    import matplotlib
+    import numpy as np
+
+    matplotlib.use("Agg")
+    rows = [{"fix": f, "dataset": "ring", "seed": s, "modes": m, "high_quality": 0.5, "reverse_kl": 0.0,
+             "fid": math.nan, "diverged": math.isnan(m), "wall_s": 0.0, "steps": 1, "message": ""}
+            for f, ms in (("a", [6.0, 8.0, math.nan]), ("b", [1.0, 2.0, 3.0])) for s, m in enumerate(ms)]
+    ax = lab.plot_seeds(lab.LabTable(rows, {}), "ring", "modes")
+    scatters = [c.get_offsets() for c in ax.collections if isinstance(c, matplotlib.collections.PathCollection)]
+    dots_a, cross_a, dots_b = scatters  # the bars (means) are line collections
+    # jitter over 3 seeds: -0.2, 0, 0.2 around the fix's position (a at 0, b at 1); seed 2 of a diverged
+    np.testing.assert_allclose(dots_a, [[-0.2, 6.0], [0.0, 8.0]], rtol=1e-6)
+    np.testing.assert_allclose(cross_a, [[0.2, 0.0]], rtol=1e-6)
+    np.testing.assert_allclose(dots_b, [[0.8, 1.0], [1.0, 2.0], [1.2, 3.0]], rtol=1e-6)
+    share = lab.plot_seeds(lab.LabTable(rows, {}), "ring", "high_quality")
+    assert share.collections[0].get_offsets()[:, 1].tolist() == [50.0, 50.0, 50.0]  # high quality in %
+    matplotlib.pyplot.close("all")
+
+
+def test_a_ranking_reads_as_a_numbered_list():
+    ranking = lab.Ranking(dataset="grid", metric="modes", order=("c", "a"), means={"c": 5.0, "a": 0.5},
+                          p_best={"c": 1.0, "a": 0.0}, p_above_next=(0.75,), p_order=0.75,
+                          rank_interval={"c": (1, 1), "a": (2, 2)}, n_boot=100)
+    assert str(ranking).splitlines() == [
+        "grid, ranked by modes (100 bootstrap resamples of the seeds; the whole order holds in 75%)",
+        "  1. c" + " " * 25 + " mean 5; best in 100%, rank 1-1 in 95%, beats the next in 75%",
+        "  2. a" + " " * 25 + " mean 0.5; best in 0%, rank 2-2 in 95%"]
 
 
 def test_bootstrap_ranking_against_exact_probabilities():

@@ -89,6 +89,46 @@ def test_fid_sanity_and_reference(classifier, train_subset, test_split):
     assert fid_real == pytest.approx(reference, rel=1e-4)
 
 
+def test_fid_uses_the_classifier_it_is_given(test_split):
+    # another feature space (a small untrained net, 8 features): FID must be computed in it, not in the default one's
+    from gancourse.metrics.classifier import FashionClassifier
+
+    torch.manual_seed(0)
+    other = FashionClassifier(widths=(4, 4, 4), num_features=8).eval()
+    x_a, x_b = test_split[0][:200], test_split[0][200:400]
+    with torch.no_grad():
+        reference = frechet_reference(other.features(x_a), other.features(x_b))
+    assert fid(x_a, x_b, other) == pytest.approx(reference, rel=1e-4)
+
+
+def test_fid_batches_and_devices(classifier, test_split):
+    x_a, x_b = test_split[0][:6], test_split[0][6:12]
+    scorer = FIDScorer(x_a, classifier, batch_size=1)  # one image at a time: the same sums
+    assert scorer.device == x_a.device and scorer.batch_size == 1
+    assert scorer(x_b) == pytest.approx(FIDScorer(x_a, classifier)(x_b), rel=1e-6)
+    with pytest.raises(ValueError, match="batch_size must be >= 1"):
+        FIDScorer(x_a, classifier, batch_size=0)
+    # two images are the fewest with a covariance; one is refused
+    with torch.no_grad():
+        reference = frechet_reference(classifier.features(x_a[:2]), classifier.features(x_b[:2]))
+    assert fid(x_a[:2], x_b[:2], classifier) == pytest.approx(reference, rel=1e-3)
+    with pytest.raises(ValueError, match="at least 2 images"):
+        fid(x_a[:2], x_b[:1], classifier)
+
+
+def test_fid_when_the_course_picks_the_thread_count(classifier, test_split, monkeypatch):
+    # without OMP_NUM_THREADS (the usual learner's set-up) threads.for_work sizes the threads from the work:
+    # the suite sets OMP_NUM_THREADS=1, so this path runs only when the user's choice is hidden
+    from gancourse import threads
+
+    x_a, x_b = test_split[0][:20], test_split[0][20:40]
+    expected = fid(x_a, x_b, classifier)
+    before = torch.get_num_threads()
+    monkeypatch.setattr(threads, "explicit_threads", lambda: None)
+    assert fid(x_a, x_b, classifier) == pytest.approx(expected, rel=1e-6)
+    assert torch.get_num_threads() == before  # restored
+
+
 def test_fid_rejects_wrong_shape(classifier):
     with pytest.raises(ValueError, match=r"\(N, 1, 28, 28\)"):
         fid(torch.zeros(4, 3, 28, 28), torch.zeros(4, 3, 28, 28), classifier)
@@ -113,8 +153,16 @@ def test_kl_to_uniform_by_hand():
     assert kl_to_uniform(torch.full((10,), 0.1)) == pytest.approx(0.0, abs=1e-12)
     assert kl_to_uniform(torch.eye(10)[3]) == pytest.approx(math.log(10))
     assert kl_to_uniform(torch.tensor([5.0, 5.0, 0, 0, 0, 0, 0, 0, 0, 0])) == pytest.approx(math.log(5))
+    assert kl_to_uniform(torch.tensor([3.0])) == 0.0  # one bin: uniform over one class
     with pytest.raises(ValueError, match="positive sum"):
         kl_to_uniform(torch.zeros(10))
+    with pytest.raises(ValueError, match="non-empty"):
+        kl_to_uniform(torch.zeros(0))
+
+
+def test_predict_classes_of_no_images_is_empty(classifier):
+    classes = predict_classes(torch.zeros(0, 1, 28, 28), classifier)
+    assert classes.shape == (0,) and classes.dtype == torch.long
 
 
 def test_make_stacked_takes_three_labelled_images():
@@ -180,8 +228,12 @@ def test_confident_class_histogram_counts_only_confident_predictions():
     assert counts.tolist() == [1, 0] and share == 0.5
     with pytest.raises(ValueError, match="threshold"):
         confident_class_histogram(probs, 1.0)
+    with pytest.raises(ValueError, match="threshold"):
+        confident_class_histogram(probs, 0.0)  # every sample would be "confident"
     with pytest.raises(ValueError, match="images must have shape"):
         class_probabilities(torch.zeros(2, 28, 28), Fixed())
+    with pytest.raises(ValueError, match="images must have shape"):
+        class_probabilities(torch.zeros(2, 3, 28, 28), Fixed())  # 4-D, but 3 channels
 
 
 def test_fid_features_stay_in_eval_mode_whatever_train_is_asked(classifier, test_split):

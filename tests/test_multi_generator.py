@@ -172,9 +172,44 @@ def test_dcgan_multi_generator_interleaves_its_generators_and_trains(shared_body
     assert ((result.history["d_real"] > 0) & (result.history["d_real"] < 1)).all()
 
 
+def test_multi_generator_is_a_loop_over_samples_written_out():
+    """Sample j is heads[j mod k](body(z_j)), for any batch size (padded inside, cut back)."""
+    torch.manual_seed(0)
+    heads, body = [nn.Linear(3, 2) for _ in range(3)], nn.Linear(2, 3)
+    G = MultiGenerator(heads, z_dim=2, body=body)
+    for B in (2, 3, 5, 6):
+        z = torch.randn(B, 2)
+        with torch.no_grad():
+            by_loop = torch.stack([heads[j % 3](body(z[j])) for j in range(B)])
+        assert_close(G(z), by_loop)
+
+
+def test_the_defaults_are_four_generators_sharing_three_hidden_layers_of_128():
+    G = MultiMLPGenerator()
+    linears = [m for m in G.body if isinstance(m, mlp.StackedLinear)]
+    assert [(m.weight.shape[-2:]) for m in linears] == [(2, 128), (128, 128), (128, 128)]  # (in, out) per layer
+    assert G.n_generators == 4 and len(G.heads) == 1 and G(torch.zeros(8, 2)).shape == (8, 2)
+
+
+def test_stacking_keeps_the_dtype_and_one_seed_stays_stacked():
+    singles = [init_models(s, lambda: MultiMLPGenerator(2, width=4), nn.Identity)[0].double() for s in range(2)]
+    stacked = MultiMLPGenerator.stack(singles)
+    assert all(p.dtype == torch.float64 for p in stacked.parameters())
+    z = torch.randn(2, 4, 2, dtype=torch.float64)
+    assert_close(stacked(z)[1], singles[1](z[1]))  # float64 all the way: no rounding through float32
+    one = MultiMLPGenerator.stack(singles[:1])  # a stack of one seed is still a stack: z is (1, B, 2)
+    assert one.stacked and one(z[:1]).shape == (1, 4, 2)
+
+
 def test_bad_settings_are_named():
     with pytest.raises(ValueError, match="n_generators must be an int >= 1"):
         MultiMLPGenerator(0)
+    with pytest.raises(ValueError, match="depth must be an int >= 0"):
+        MultiMLPGenerator(2, shared_body=False, depth=-1)
+    with pytest.raises(ValueError, match="width must be an int >= 1"):
+        MultiMLPGenerator(2, width=8.0)
+    with pytest.raises(ValueError, match="n_generators must be an int >= 1, got True"):
+        MultiMLPGenerator(True)
     with pytest.raises(ValueError, match="shared_body needs depth >= 1"):
         MultiMLPGenerator(2, shared_body=True, depth=0)
     with pytest.raises(ValueError, match="n_generators must be an int >= 1"):

@@ -4,6 +4,7 @@ import math
 
 import pytest
 import torch
+from torch import nn
 
 from gancourse.oscillation import Oscillation, detrend, measure_oscillation, power_spectrum, settling_ratio
 
@@ -121,6 +122,8 @@ def test_flat_series_and_bad_input():
         measure_oscillation(torch.zeros(10), spacing=0)
     with pytest.raises(ValueError, match=r"window must be an int in \[4, T = 10\]"):
         settling_ratio(torch.zeros(10), 11)
+    with pytest.raises(ValueError, match=r"window must be an int"):
+        settling_ratio(torch.zeros(10), 5.0)  # a float in range is still no row count
 
 
 def test_the_sample_track_keeps_g_of_the_same_z_at_every_flush():
@@ -147,3 +150,18 @@ def test_the_sample_track_keeps_g_of_the_same_z_at_every_flush():
     assert track.samples().shape == (4, 2, 50, 2) and track.steps[-1] == 13
     with pytest.raises(ValueError, match=r"\(n, z_dim\) or \(S, n, z_dim\)"):
         SampleTrack(torch.zeros(3))
+
+
+def test_the_sample_track_of_one_run_averages_over_its_samples():
+    from gancourse.oscillation import SampleTrack
+
+    G, z = nn.Linear(2, 3), torch.randn(5, 2, generator=torch.Generator().manual_seed(0))  # 5 samples in 3-D
+    track = SampleTrack(z)
+    track(1, None, G)
+    with torch.no_grad():
+        G.bias += 1.0
+    track(2, None, G)
+    assert track.samples().shape == (2, 5, 3) and track.centres().shape == (2, 3)
+    with torch.no_grad():
+        by_hand = torch.stack([(z @ G.weight.T + G.bias - 1.0).mean(0), (z @ G.weight.T + G.bias).mean(0)])
+    torch.testing.assert_close(track.centres(), by_hand)

@@ -127,6 +127,9 @@ def test_loss_curves_draw_the_records_the_quality_axis_and_seed_bands():
     assert len(ax.collections) == 2  # one min-max band per loss
     np.testing.assert_allclose(twin.get_lines()[0].get_ydata(), [80.0, 40.0, 30.0])
     assert twin.get_ylabel() == "FID"
+    (marker,) = [line for line in ax.get_lines() if line.get_linestyle() == ":"]  # the symptom, at its step
+    assert list(marker.get_xdata()) == [500, 500]
+    assert matplotlib.colors.to_hex(marker.get_color()) == matplotlib.colors.to_hex("grey")
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [
         "D loss (mean of 3 seeds)", "G loss (mean of 3 seeds)", "FID"]
     plt.close(fig)
@@ -151,6 +154,8 @@ def test_grad_norm_bars_heights_and_seed_spread():
 def test_d_output_histogram_counts_and_rejects_logits():
     fig = plots.d_output_histogram(torch.tensor([0.95, 0.97, 0.99]), torch.tensor([0.01, 0.6]), bins=10)
     heights = [p.get_height() for p in fig.axes[0].patches]
+    assert fig.axes[0].get_xlim() == (0, 1)  # probabilities: the whole [0, 1], no margin
+    assert (fig.axes[0].get_xlabel(), fig.axes[0].get_ylabel()) == ("D's output (probability of real)", "samples")
     assert heights[:10] == [0] * 9 + [3]  # the real samples all fall in the last bin
     assert heights[10:] == [1, 0, 0, 0, 0, 0, 1, 0, 0, 0]
     plt.close(fig)
@@ -178,6 +183,7 @@ def test_mode_shares_bars_for_the_ring_and_a_map_with_crosses_for_the_grid():
     fig = plots.mode_shares(counts, ring.centers)
     heights = [patch.get_height() for patch in fig.axes[0].patches]
     assert np.allclose(heights, [0.25] * 4 + [0.0] * 4)
+    assert fig.axes[0].get_shared_y_axes().joined(fig.axes[0], fig.axes[1])  # bars of the seeds on one scale
     plt.close(fig)
     counts = torch.ones(1, 25)
     counts[0, 7] = 0  # mode 7 of the grid is missed
@@ -188,6 +194,9 @@ def test_mode_shares_bars_for_the_ring_and_a_map_with_crosses_for_the_grid():
     image = ax.images[0].get_array()
     row, col = (grid.centers[7, 1] / 2 + 2).int(), (grid.centers[7, 0] / 2 + 2).int()
     assert image[row, col] == 0 and np.isclose(image.sum(), 1.0)  # the missed mode's cell is blank, shares sum to 1
+    # the grid's modes sit at -4, -2, ..., 4: each cell is 2 wide, centred on its mode
+    assert ax.images[0].get_extent() == [-5.0, 5.0, -5.0, 5.0]
+    assert fig.axes[-1].get_ylabel() == "share of high-quality samples"  # the colour bar says what colour means
     plt.close(fig)
     with pytest.raises(ValueError, match="K = 8 modes"):
         plots.mode_shares(torch.ones(2, 5), ring.centers)
@@ -245,4 +254,33 @@ def test_decision_surface_arrows_are_how_a_gradient_step_of_G_moves_each_sample(
     np.testing.assert_allclose(quiver.get_offsets(), x.numpy(), rtol=1e-5, atol=1e-6)  # arrows start at G(z)
     np.testing.assert_allclose(np.c_[quiver.U, quiver.V], expected.numpy(), rtol=1e-4, atol=1e-7)
     assert (np.c_[quiver.U, quiver.V] @ w.numpy() > 0).all()  # every arrow points the way D calls real
+    plt.close(fig)
+
+
+def test_decision_surface_default_box_is_the_points_with_a_fifth_of_their_spread_around():
+    x_real, x_fake = torch.tensor([[0.0, 0.0], [4.0, 1.0]]), torch.tensor([[1.0, 2.0]])
+    fig = plots.decision_surface(_linear_d(), x_real, x_fake, arrows=False, resolution=4)
+    ax = fig.axes[0]
+    # by hand: x in [0, 4], y in [0, 2]; the larger spread is 4, so 0.8 on each side of both axes
+    np.testing.assert_allclose(ax.get_xlim(), (-0.8, 4.8), rtol=1e-6)
+    np.testing.assert_allclose(ax.get_ylim(), (-0.8, 2.8), rtol=1e-6)
+    assert fig.axes[1].get_ylabel() == "D(x): probability of real"  # the colour bar
+    plt.close(fig)
+    with pytest.raises(ValueError, match=r"x_fake must be 2-D points"):
+        plots.decision_surface(_linear_d(), x_real, torch.zeros(3, 3))
+
+
+def test_loss_curves_axis_labels():
+    fig = plots.loss_curves(_history())
+    assert (fig.axes[0].get_xlabel(), fig.axes[0].get_ylabel()) == ("step", "loss")
+    plt.close(fig)
+
+
+def test_d_output_histogram_real_is_blue_and_fake_orange_even_on_a_busy_ax():
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1])  # the ax's colour cycle has moved on: colours must be set, not inherited
+    plots.d_output_histogram(torch.tensor([0.9]), torch.tensor([0.1]), ax=ax, bins=2)
+    real, fake = ax.patches[:2], ax.patches[2:]
+    assert all(np.allclose(p.get_facecolor()[:3], matplotlib.colors.to_rgb("tab:blue")) for p in real)
+    assert all(np.allclose(p.get_facecolor()[:3], matplotlib.colors.to_rgb("tab:orange")) for p in fake)
     plt.close(fig)

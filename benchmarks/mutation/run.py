@@ -55,7 +55,9 @@ RESULTS = HERE / "results"
 MODULES: dict[str, list[str]] = {
     "gancourse/losses.py": ["tests/test_losses.py"],
     "gancourse/regularizers.py": ["tests/test_regularizers.py"],
-    "gancourse/steps.py": ["tests/test_training.py", "tests/test_seeds.py"],
+    # the second-order unrolled step and feature matching's G step have their own test files
+    "gancourse/steps.py": ["tests/test_training.py", "tests/test_seeds.py", "tests/test_unrolled.py",
+                           "tests/test_feature_matching.py"],
     "gancourse/training.py": ["tests/test_training.py", "tests/test_seeds.py", "tests/test_checkpoint.py"],
     "gancourse/seeds.py": ["tests/test_seeds.py"],
     "gancourse/metrics/modes.py": ["tests/test_metrics_modes.py"],
@@ -65,6 +67,14 @@ MODULES: dict[str, list[str]] = {
     "gancourse/diagnostics.py": ["tests/test_diagnostics.py"],
     "gancourse/health.py": ["tests/test_health.py"],
     "gancourse/plots.py": ["tests/test_plots.py"],
+    # the new code of chapters 04-09 that carries numbers (issue 20: the same bar as the core)
+    "gancourse/feature_matching.py": ["tests/test_feature_matching.py"],
+    "gancourse/multi_generator.py": ["tests/test_multi_generator.py"],
+    "gancourse/oscillation.py": ["tests/test_oscillation.py"],
+    "gancourse/doctor.py": ["tests/test_doctor.py"],
+    "gancourse/balancing.py": ["tests/test_balancing.py"],
+    "gancourse/lab/table.py": ["tests/test_lab.py"],
+    "gancourse/metrics/hopping.py": ["tests/test_hopping.py"],
     # not in the default set, runnable with --module
     "gancourse/best_response.py": ["tests/test_best_response.py"],
     "gancourse/saturation.py": ["tests/test_saturation.py"],
@@ -77,7 +87,7 @@ MODULES: dict[str, list[str]] = {
     "gancourse/games.py": ["tests/test_games.py"],
     "gancourse/vector_fields.py": ["tests/test_games.py"],
 }
-CORE = list(MODULES)[:12]
+CORE = list(MODULES)[:19]
 EXTRA_TESTS = "tests/test_bad_inputs*.py"
 
 # plots: only the functions that compute what is drawn (colours, arrows, bands, bars, shares);
@@ -124,7 +134,9 @@ def prepare(work: Path, rev: str | None, modules: list[str], tests: list[str]) -
     if work.exists():
         shutil.rmtree(work)
     work.mkdir(parents=True)
-    wanted = ["gancourse", "tests", "benchmarks/speed.py", "requirements.txt", "environment.yml"]
+    # what the tests read besides gancourse/ (test_lab runs benchmarks/pacgan_table1.py at a small scale)
+    wanted = ["gancourse", "tests", "benchmarks/speed.py", "benchmarks/pacgan_table1.py", "requirements.txt",
+              "environment.yml"]
     if rev is None:
         for name in wanted:
             src = ROOT / name
@@ -134,6 +146,8 @@ def prepare(work: Path, rev: str | None, modules: list[str], tests: list[str]) -
                 (work / name).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(src, work / name)
     else:
+        wanted = [name for name in wanted  # an older commit may lack a file
+                  if subprocess.run(["git", "-C", str(ROOT), "cat-file", "-e", f"{rev}:{name}"]).returncode == 0]
         archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, *wanted], check=True,
                                  capture_output=True).stdout
         subprocess.run(["tar", "-x", "-C", str(work)], input=archive, check=True)
@@ -214,7 +228,7 @@ def run_module(work: Path, module: str, names: list[str], jobs: int, timeout: fl
                           "line": " / ".join(changed), "old": " / ".join(removed), "diff": diff.strip()})
     return {"mutants": len(names), "seconds": round(seconds), "timed_out": done.returncode == 124,
             "counts": {s: sum(v == s for v in status.values()) for s in sorted(set(status.values()))},
-            "survivors": survivors}
+            "survivors": survivors, "status": status}
 
 
 def load_explanations() -> list[dict]:
@@ -251,6 +265,13 @@ def score(result: dict) -> float:
     return detected / checked if checked else float("nan")
 
 
+def without_explained(result: dict, n_explained: int) -> float:
+    """The score with the explained survivors left out of the mutants checked (no test can kill them)."""
+    checked = result["mutants"] - result["counts"].get("not checked", 0) - result["counts"].get("skipped", 0)
+    detected = sum(result["counts"].get(s, 0) for s in DETECTED)
+    return detected / (checked - n_explained) if checked > n_explained else float("nan")
+
+
 def render() -> str:
     """REPORT.md: one table of scores per results file (before/after), then every survivor, explained or not."""
     explained = load_explanations()
@@ -260,28 +281,34 @@ def render() -> str:
              "Rendered by `python benchmarks/mutation/run.py --render` from `results/*.json`; how to run it: "
              "`README.md`. Score = mutants killed (a test failed, or the tests timed out) / mutants checked; "
              "`no tests` mutants (no test runs the function) count as not killed; `not checked` mutants "
-             "(the run was stopped by `--timeout` before them) are left out.", ""]
+             "(the run was stopped by `--timeout` before them) are left out. A score `a -> b` is a module re-run with "
+             "`--recheck`: `a` before the new tests, `b` after them. `without explained`: the same score with the "
+             "explained survivors (equivalent mutants, code this suite cannot reach) left out of the mutants "
+             "checked, as no test can kill them.", ""]
     for label in order:
         run = runs[label]
         lines += [f"## {label}", "", f"- date: {run['date']}, mutmut {run['mutmut']}, torch {run['torch']}, "
                   f"code: {run['code']}", f"- machine: {run['machine']}", ""]
         lines += ["| module | tests | mutants | killed | survived | no tests | timeout | not checked | score | "
-                  "explained survivors | run time |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+                  "explained survivors | without explained | run time |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for module, result in run["modules"].items():
             c = result["counts"]
             n_explained = sum(explanation(s, module, explained) is not None for s in result["survivors"])
             sample = f" (sample of {result['population']})" if result.get("population", result["mutants"]) \
                 != result["mutants"] else ""
+            # after --recheck: the score before the new tests, then after them
+            first = f"{score({**result, 'counts': result['first_counts']}):.0%} -> " if "first_counts" in result else ""
             lines.append(f"| {module} | {', '.join(Path(t).name for t in result['tests'])} | {result['mutants']}"
                          f"{sample} | {c.get('killed', 0)} | {c.get('survived', 0)} | {c.get('no tests', 0)} | "
-                         f"{c.get('timeout', 0)} | {c.get('not checked', 0)} | {score(result):.0%} | {n_explained} of "
-                         f"{len(result['survivors'])} | {result['seconds']} s"
+                         f"{c.get('timeout', 0)} | {c.get('not checked', 0)} | {first}{score(result):.0%} | "
+                         f"{n_explained} of {len(result['survivors'])} | "
+                         f"{without_explained(result, n_explained):.0%} | {result['seconds']} s"
                          f"{' (stopped by --timeout)' if result['timed_out'] else ''} |")
         lines.append("")
-    if order:
-        last = runs[order[-1]]
-        lines += [f"## Survivors of `{order[-1]}`", ""]
-        for module, result in last["modules"].items():
+    for label in [k for k in order if k != "before"]:  # the survivors of every run after the tests
+        lines += [f"## Survivors of `{label}`", ""]
+        for module, result in runs[label]["modules"].items():
             if not result["survivors"]:
                 continue
             lines += [f"### {module}", ""]
@@ -305,11 +332,15 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "gancourse-mutation")
     parser.add_argument("--recheck", action="store_true",
                         help="run only the survivors recorded in results/<label>.json again (after new tests)")
+    parser.add_argument("--resume", action="store_true",
+                        help="run only the mutants a run stopped by --timeout did not reach (results/<label>.json)")
     parser.add_argument("--render", action="store_true", help="only render REPORT.md from results/*.json")
     args = parser.parse_args()
     if args.render:
         (HERE / "REPORT.md").write_text(render() + "\n")
         return
+    if args.recheck and args.resume:
+        parser.error("--recheck and --resume are separate passes: resume a stopped run first, then recheck")
     modules = args.module or CORE
     unknown = [m for m in modules if m not in MODULES]
     if unknown:
@@ -342,6 +373,10 @@ def main() -> None:
             kept = [s for s in previous["survivors"] if explanation(s, module, explained) is not None]
             again = [s for s in previous["survivors"] if explanation(s, module, explained) is None]
             names = [s["mutant"] for s in again]
+        if args.resume:  # the mutants a stopped run did not reach
+            if previous is None or "status" not in previous:
+                parser.error(f"--resume: results/{args.label}.json has no per-mutant status of {module}")
+            names = [n for n, st in previous["status"].items() if st == "not checked"]
         print(f"{module}: {len(names)} of {population} mutants, tests {MODULES[module]}", flush=True)
         result = run_module(work, module, names, args.jobs, args.timeout)
         result.update(tests=MODULES[module], population=population, sample_seed=args.sample_seed)
@@ -353,7 +388,22 @@ def main() -> None:
                 counts[status] = counts.get(status, 0) + n
             result.update(mutants=previous["mutants"], seconds=previous["seconds"] + result["seconds"],
                           counts={k: v for k, v in counts.items() if v}, rechecked=len(names),
+                          first_counts=previous.get("first_counts", previous["counts"]),
                           survivors=kept + result["survivors"])
+        if args.resume:
+            counts = dict(previous["counts"])
+            counts["not checked"] -= len(names)
+            for status, n in result["counts"].items():
+                counts[status] = counts.get(status, 0) + n
+            result.update(mutants=previous["mutants"], seconds=previous["seconds"] + result["seconds"],
+                          counts={k: v for k, v in counts.items() if v},
+                          survivors=previous["survivors"] + result["survivors"])
+            if "first_counts" in previous:
+                result["first_counts"] = previous["first_counts"]
+        if (args.recheck or args.resume) and "status" in previous:
+            result["status"] = {**previous["status"], **result["status"]}
+        elif args.recheck or args.resume:
+            result.pop("status")  # a status of the rechecked mutants only would read as the whole sample's
         print(f"  {score(result):.0%} killed ({result['counts']}) in {result['seconds']} s", flush=True)
         # merged into the file after every module: a long run can be stopped, modules re-run one by one
         run = json.loads(out.read_text()) if out.exists() else {"modules": {}}
