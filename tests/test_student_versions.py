@@ -11,7 +11,7 @@ For each chapter ``chapters/NN_*.ipynb`` (found by glob, so a chapter is tested 
 - the instructor version, submitted as it is, is autograded by ``nbgrader autograde`` to full marks.
 
 Notebooks run at the ``smoke`` budget (structure, not numbers: nbval runs the chapters at the default
-budget), two at a time in worker processes, one thread each. One chapter:
+budget) in worker processes (``WORKERS``), one thread each, each within ``JOB_TIMEOUT_S``. One chapter:
 ``pytest tests/test_student_versions.py -k 03``. Needs the instructor requirements
 (``requirements-instructor.txt``); skipped without nbgrader.
 """

@@ -113,10 +113,11 @@ def _quiet_output_widget() -> type:
 def within(seconds: int, job: Callable[..., T], *args: Any) -> T:
     """``job(*args)``, stopped with ``TimeoutError`` if it runs longer than ``seconds``.
 
-    For a whole notebook run whose kernel may stop answering in a way nbclient's per-cell timeout
-    does not catch: the caller gets an error in bounded time instead of waiting for ever. Must be
-    called in a process's main thread (it uses ``SIGALRM``; Unix only), e.g. in a worker of a
-    process pool.
+    For a whole notebook run: a client whose kernel's reply got lost waits out the full cell timeout
+    (20 minutes) before nbclient gives up, so the caller bounds the run below that and gets an error
+    in time to try again. The interrupted run's kernel is not shut down; it exits with this process.
+    Must be called in a process's main thread (it uses ``SIGALRM``; Unix only), e.g. in a worker of
+    a process pool.
     """
     import signal
 
