@@ -13,6 +13,10 @@ Chapter 04 measures three recipes that hold one player back so that the other ca
 The first two are fields of :class:`~gancourse.training.TrainConfig` and run in
 :func:`~gancourse.training.train`. The third needs a decision at every update, so it is the engine's
 loop (:class:`~gancourse.training.Run`) with its two updates wrapped: :class:`WaitingRun`.
+
+On images the three recipes are :data:`IMAGE_RECIPES`, run over seeds on the course's DCGAN and
+scored by FID with :func:`score_recipes` (``benchmarks/balancing_images.py`` records them for
+chapter 04, whose CPU budget has no room for twelve DCGAN runs).
 A player that waits keeps its weights and its optimizer's moments exactly as they were; the
 decision is taken on the device, seed by seed, so stacked seeds wait independently and the loop
 never waits for the device.
@@ -20,20 +24,40 @@ never waits for the device.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import functools
+import math
+from collections.abc import Callable, Mapping, Sequence
 
 import torch
 from torch import Tensor, nn
 
 from gancourse.history import KEYS, History
+from gancourse.metrics import FIDScorer
+from gancourse.scoring import ScoredRun, train_scored_seeds
 from gancourse.seeds import SampleReal
 from gancourse.steps import DStats, GStats
-from gancourse.training import Run, TrainConfig, TrainResult
+from gancourse.training import Run, TrainConfig, TrainResult, train
 
 WAIT_KEYS = ("d_waited", "g_waited")
 """Extra records of :func:`train_waiting`: 1.0 on a step where D (G) skipped its update, else 0.0."""
 
 _UNSUPPORTED = {"unrolled_steps": 0, "instance_noise": 0.0}
+
+WAIT_FIELDS = ("d_wait_below", "g_wait_below")
+
+IMAGE_RECIPES: dict[str, dict[str, float | int]] = {
+    "plain": {},
+    "k = 5 D steps": {"n_critic": 5},
+    "TTUR (lr_d = 4 lr_g)": {"lr_d": 4e-4, "lr_g": 1e-4},
+    "G waits (loss < log 2)": {"g_wait_below": math.log(2)},
+}
+"""Chapter 04's balancing recipes on the course's DCGAN, as changes to its config (Adam 2e-4 for both).
+
+Each maps to :class:`~gancourse.training.TrainConfig` fields, or to a waiting threshold of
+:func:`train_waiting` (:data:`WAIT_FIELDS`). TTUR uses the rates Heusel et al. (2017) used for
+their DCGANs: 4e-4 for D, 1e-4 for G. ``k = 5`` keeps the number of G steps, so D takes five
+times as many steps and sees five times as many images.
+"""
 
 
 def _state(opt: torch.optim.Optimizer) -> list[Tensor]:
@@ -149,3 +173,37 @@ def train_waiting(G: nn.Module, D: nn.Module, data: Tensor | SampleReal, config:
     finally:
         run.close()
     return run.result()
+
+
+def recipe_trainer(recipe: Mapping[str, float | int]) -> tuple[dict[str, float | int], Callable[..., TrainResult]]:
+    """Split a recipe (like the values of :data:`IMAGE_RECIPES`) into config fields and the function that trains.
+
+    Waiting thresholds (:data:`WAIT_FIELDS`) select :func:`train_waiting`; everything else is
+    :class:`~gancourse.training.TrainConfig` fields for :func:`~gancourse.training.train`.
+    """
+    fields = dict(recipe)
+    waits = {name: fields.pop(name) for name in WAIT_FIELDS if name in fields}
+    unknown = set(fields) - set(TrainConfig.__dataclass_fields__)
+    if unknown:
+        raise ValueError(f"unknown recipe fields {sorted(unknown)}: a recipe holds TrainConfig fields "
+                         f"or {' / '.join(WAIT_FIELDS)}")
+    return fields, (functools.partial(train_waiting, **waits) if waits else train)
+
+
+def score_recipes(recipes: Mapping[str, Mapping[str, float | int]], seeds: Sequence[int],
+                  make_setup: Callable[..., Sequence], fid_scorer: FIDScorer, every: int,
+                  device: torch.device | str | None = None, **scorer_options) -> dict[str, list[ScoredRun]]:
+    """Train every recipe for every seed and score G by FID every ``every`` G steps. Chapter 04, section 5.
+
+    ``make_setup(seed, **config_fields)`` gives ``G, D, data, config`` with the recipe's config
+    fields applied (e.g. ``lambda s, **f: fashion_dcgan(s, width=16, data=images, steps=3000, **f)``);
+    the same seed gives every recipe the same initial weights, batches and ``z``.
+    ``scorer_options`` go to :class:`~gancourse.scoring.CheckpointScorer` (``n_samples``, ``n_fixed``).
+    Returns ``{recipe: [one ScoredRun per seed]}``.
+    """
+    runs = {}
+    for name, recipe in recipes.items():
+        fields, trainer = recipe_trainer(recipe)
+        runs[name] = train_scored_seeds(seeds, lambda seed, fields=fields: make_setup(seed, **fields), fid_scorer,
+                                        every, device=device, trainer=trainer, **scorer_options)
+    return runs

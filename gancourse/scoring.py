@@ -207,12 +207,14 @@ class ScoredRun:
 
 def train_scored(setup: Sequence, scorer: CheckpointScorer, device: torch.device | str | None = None,
                  score_start: bool = True, also: Callable[[int, History, nn.Module, nn.Module], None] | None = None,
-                 ) -> ScoredRun:
+                 trainer: Callable[..., TrainResult] = train) -> ScoredRun:
     """Train ``setup`` (``G, D, data, config``, e.g. :func:`gancourse.fashion_dcgan.fashion_dcgan`) with ``scorer``.
 
     Scores the untrained G at step 0 (``score_start``) and the last step, trains a copy of
     ``config`` whose ``log_every`` divides ``scorer.every`` (so checkpoints fall on flushes), and
-    returns a :class:`ScoredRun`. Chapters 04, 06, 07.
+    returns a :class:`ScoredRun`. ``trainer`` is called as ``trainer(G, D, data, config,
+    callback=..., device=...)``: :func:`~gancourse.training.train` by default, or e.g. a
+    ``functools.partial`` of :func:`gancourse.balancing.train_waiting`. Chapters 04, 06, 07.
     """
     G, D, data, config = setup
     config = replace(config, log_every=math.gcd(config.log_every, scorer.every))
@@ -229,7 +231,7 @@ def train_scored(setup: Sequence, scorer: CheckpointScorer, device: torch.device
         def callback(step: int, history: History, G: nn.Module, D: nn.Module) -> None:
             scorer(step, history, G, D)
             also(step, history, G, D)
-    result = train(G, D, data, config, callback=callback, device=device)
+    result = trainer(G, D, data, config, callback=callback, device=device)
     seconds = time.perf_counter() - start - (scorer.seconds - before)
     return ScoredRun(seed=config.seed, result=result, scores=scorer, train_seconds=seconds,
                      images_seen=config.steps * config.n_critic * config.batch_size * config.pack)
@@ -237,20 +239,20 @@ def train_scored(setup: Sequence, scorer: CheckpointScorer, device: torch.device
 
 def train_scored_seeds(seeds: Sequence[int], make_setup: Callable[[int], Sequence], fid_scorer: FIDScorer,
                        every: int, device: torch.device | str | None = None, score_start: bool = True,
-                       **scorer_options) -> list[ScoredRun]:
+                       trainer: Callable[..., TrainResult] = train, **scorer_options) -> list[ScoredRun]:
     """One scored run per seed (DCGANs do not stack): ``make_setup(seed)`` gives ``G, D, data, config``.
 
     E.g. ``train_scored_seeds(runtime.seeds(3), lambda s: fashion_dcgan(s, data=images), fid_scorer, every=500)``.
     Every run shares ``fid_scorer`` (its real statistics are computed once); each samples its own
-    ``z`` from its seed. ``scorer_options`` go to :class:`CheckpointScorer` (``n_samples``, ``n_fixed``).
-    Chapters 04, 06, 07, 08.
+    ``z`` from its seed. ``scorer_options`` go to :class:`CheckpointScorer` (``n_samples``, ``n_fixed``);
+    ``trainer`` to :func:`train_scored`. Chapters 04, 06, 07, 08.
     """
     runs = []
     for seed in seeds:
         setup = make_setup(seed)
         z_dim = setup[3].z_dim or setup[0].z_dim
         scorer = CheckpointScorer(fid_scorer, every, z_dim, seed=seed, **scorer_options)
-        runs.append(train_scored(setup, scorer, device=device, score_start=score_start))
+        runs.append(train_scored(setup, scorer, device=device, score_start=score_start, trainer=trainer))
     return runs
 
 

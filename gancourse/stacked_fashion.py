@@ -23,7 +23,7 @@ from gancourse import datasets
 from gancourse.dcgan import DCGANDiscriminator, DCGANGenerator
 from gancourse.fashion_dcgan import BATCH_SIZE, Z_DIM
 from gancourse.fixes import Fix, fix_name, get_fix
-from gancourse.metrics import load_classifier, make_stacked, stacked_modes
+from gancourse.metrics import FIDScorer, load_classifier, make_stacked, stacked_modes
 from gancourse.metrics.histograms import N_STACKED
 from gancourse.multi_generator import multi_dcgan_generator
 from gancourse.runtime import default_device
@@ -80,6 +80,8 @@ class StackedRun:
     """Modes (class triples) hit by at least one of the scored samples, of 1,000."""
     kl: float
     """``KL(mode histogram || uniform over 1,000)`` in nats."""
+    fid: float | None
+    """FID of the samples' channels, each channel one garment, against real Fashion-MNIST images (None: not scored)."""
     steps: int
     seconds: float
     """Wall-clock seconds of training (scoring excluded; measured, machine-dependent)."""
@@ -90,19 +92,31 @@ class StackedRun:
         return 1e3 * self.seconds / self.steps
 
 
+def channels_as_images(x: Tensor) -> Tensor:
+    """Stacked samples ``(N, 3, 28, 28)`` as the ``3N`` one-channel garments they are made of: ``(3N, 1, 28, 28)``."""
+    if x.dim() != 4 or x.shape[1] != N_STACKED:
+        raise ValueError(f"expected stacked samples (N, {N_STACKED}, H, W), got {tuple(x.shape)}")
+    return x.reshape(-1, 1, *x.shape[2:])
+
+
 def run_stacked(fix: str | Fix, seeds: Sequence[int], data: Tensor, steps: int, width: int = 16,
-                n_samples: int = 26_000, device: torch.device | str | None = None) -> list[StackedRun]:
+                n_samples: int = 26_000, device: torch.device | str | None = None,
+                fid_scorer: FIDScorer | None = None, n_fid: int = 2000) -> list[StackedRun]:
     """Train ``fix`` on the stacked ``data`` ``(N, 3, 28, 28)`` for ``steps`` G steps, once per seed; score each.
 
     Each seed's G then makes ``n_samples`` samples (26,000 in the published protocol) from
     ``z`` drawn with ``torch.Generator().manual_seed(seed)``; the classifier labels each channel.
-    Chapter 08 (three fixes, three seeds, a short run); chapter 09's lab at larger budgets.
+    With a ``fid_scorer`` (on real Fashion-MNIST images), the channels of the first ``n_fid``
+    samples (:func:`channels_as_images`, ``3 * n_fid`` garments) are scored by FID too: what a fix
+    costs in image quality. Chapter 08 (three fixes, three seeds); ``benchmarks/stacked_fashion.py``.
     """
     name, fix = fix_name(fix), get_fix(fix)
     if data.dim() != 4 or tuple(data.shape[1:]) != (N_STACKED, 28, 28):
         raise ValueError(f"data must be stacked samples (N, 3, 28, 28) from stacked_data(n), got {tuple(data.shape)}")
     if steps < 1 or n_samples < 1:
         raise ValueError(f"steps and n_samples must be >= 1, got {steps} and {n_samples}")
+    if fid_scorer is not None and not 1 <= n_fid <= n_samples:
+        raise ValueError(f"n_fid must be between 1 and n_samples ({n_samples}), got {n_fid}")
     device = torch.device(device) if device is not None else default_device()
     classifier = load_classifier(device)
     runs = []
@@ -118,5 +132,6 @@ def run_stacked(fix: str | Fix, seeds: Sequence[int], data: Tensor, steps: int, 
         z = torch.randn(n_samples, Z_DIM, generator=torch.Generator().manual_seed(seed)).to(device)
         x = sample_images(result.G, z)  # (n_samples, 3, 28, 28)
         modes, kl = stacked_modes(x, classifier)
-        runs.append(StackedRun(name, seed, modes, kl, steps, seconds, result.G))
+        fid = None if fid_scorer is None else fid_scorer(channels_as_images(x[:n_fid]))
+        runs.append(StackedRun(name, seed, modes, kl, fid, steps, seconds, result.G))
     return runs

@@ -155,3 +155,59 @@ def test_the_callback_gets_the_step_the_history_and_both_models_at_each_flush():
                            callback=lambda step, history, G_, D_: calls.append((step, len(history), G_, D_)))
     assert [(step, rows) for step, rows, _, _ in calls] == [(10, 10), (20, 20), (25, 25)]  # log_every=10, and the end
     assert all(G_ is result.G and D_ is result.D for _, _, G_, D_ in calls)
+
+
+def test_recipes_split_into_config_fields_and_the_function_that_trains():
+    fields, trainer = balancing.recipe_trainer(balancing.IMAGE_RECIPES["k = 5 D steps"])
+    assert fields == {"n_critic": 5} and trainer is train
+    fields, trainer = balancing.recipe_trainer({"lr_d": 4e-4, "g_wait_below": 0.5})
+    assert fields == {"lr_d": 4e-4} and trainer.func is train_waiting and trainer.keywords == {"g_wait_below": 0.5}
+    with pytest.raises(ValueError, match=r"unknown recipe fields \['lr'\]"):
+        balancing.recipe_trainer({"lr": 1e-3})
+    ttur = balancing.IMAGE_RECIPES["TTUR (lr_d = 4 lr_g)"]
+    assert ttur["lr_d"] == 4 * ttur["lr_g"] == 4e-4  # Heusel et al.'s DCGAN rates
+
+
+def test_score_recipes_gives_every_recipe_the_same_start_and_its_own_training():
+    from gancourse.fashion_dcgan import fashion_dcgan
+    from gancourse.metrics import FIDScorer
+
+    g = torch.Generator().manual_seed(0)
+    real = torch.nn.functional.avg_pool2d(torch.rand(200, 1, 28, 28, generator=g) * 2 - 1, 3, 1, 1)
+    recipes = {"plain": {}, "k = 3": {"n_critic": 3}, "G waits": {"g_wait_below": 100.0}}
+
+    def make_setup(seed, **fields):
+        return fashion_dcgan(seed=seed, width=4, data=real, device="cpu", steps=4, **fields)
+
+    runs = balancing.score_recipes(recipes, [5, 6], make_setup, FIDScorer(real[:100]), every=2, device="cpu",
+                                   n_samples=50, n_fixed=4)
+    assert list(runs) == list(recipes) and all([r.seed for r in rs] == [5, 6] for rs in runs.values())
+    for i in range(2):  # step 0 is scored before training: the same initial G for every recipe
+        fids = {name: float(rs[i].scores.fid[0]) for name, rs in runs.items()}
+        assert len(set(fids.values())) == 1
+        assert runs["plain"][i].scores.steps.tolist() == [0, 2, 4]
+    assert runs["k = 3"][0].images_seen == 3 * runs["plain"][0].images_seen
+    waited = runs["G waits"][0].result.history["g_waited"]
+    assert waited.min() == 1  # G's loss is always below 100: G never moves
+    assert "g_waited" not in runs["plain"][0].result.history
+    G0 = make_setup(5).G
+    torch.testing.assert_close(_weights(runs["G waits"][0].result.G), _weights(G0), rtol=0, atol=0)
+
+
+def test_the_image_balancing_script_runs_at_a_tiny_scale_and_records(tmp_path, capsys):
+    import importlib.util
+    from pathlib import Path
+
+    from gancourse import recorded
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "balancing_images.py"
+    spec = importlib.util.spec_from_file_location("balancing_images", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    rows = script.main(["--steps", "2", "--every", "1", "--seeds", "1", "--width", "4", "--n-fid", "20",
+                        "--device", "cpu", "--record", "--record-dir", str(tmp_path)])
+    assert [r["recipe"] for r in rows] == list(balancing.IMAGE_RECIPES) and all(len(r["fid"]) == 3 for r in rows)
+    rec = recorded.load("balancing_images", directory=tmp_path)
+    assert rec.rows == rows and rec.meta["settings"]["steps"] == 2
+    printed = capsys.readouterr().out
+    assert all(name in printed for name in balancing.IMAGE_RECIPES) and "1.00x" in printed

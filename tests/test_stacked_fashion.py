@@ -69,3 +69,50 @@ def test_bad_inputs_are_named(stacked):
         stacked_fashion.run_stacked("plain", [0], x, steps=0)
     with pytest.raises(ValueError, match="unknown fix"):
         stacked_fashion.dcgan_models("nope", 0)
+
+
+def test_channels_become_garments_in_order():
+    x = torch.arange(2 * 3 * 4 * 4, dtype=torch.float32).view(2, 3, 4, 4)
+    out = stacked_fashion.channels_as_images(x)
+    assert out.shape == (6, 1, 4, 4)
+    for i in range(2):
+        for c in range(3):
+            assert torch.equal(out[3 * i + c, 0], x[i, c])
+    with pytest.raises(ValueError, match="stacked samples"):
+        stacked_fashion.channels_as_images(x[:, :2])
+
+
+def test_run_stacked_scores_the_channels_by_fid(stacked):
+    from gancourse.metrics import FIDScorer
+
+    x, _ = stacked
+    scorer = FIDScorer(stacked_fashion.channels_as_images(x[:100]))
+    (run,) = stacked_fashion.run_stacked("plain", [0], x, steps=2, width=8, n_samples=60, device="cpu",
+                                         fid_scorer=scorer, n_fid=40)
+    z = torch.randn(60, run.G.z_dim, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        samples = run.G.eval()(z)
+    assert math.isclose(run.fid, scorer(stacked_fashion.channels_as_images(samples[:40])), rel_tol=1e-5)
+    assert stacked_fashion.run_stacked("plain", [0], x, steps=1, width=8, n_samples=10, device="cpu")[0].fid is None
+    with pytest.raises(ValueError, match="n_fid"):
+        stacked_fashion.run_stacked("plain", [0], x, steps=1, width=8, n_samples=10, fid_scorer=scorer, n_fid=11)
+
+
+def test_the_stacked_script_runs_at_a_tiny_scale_and_records(tmp_path, capsys):
+    import importlib.util
+    from pathlib import Path
+
+    from gancourse import recorded
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "stacked_fashion.py"
+    spec = importlib.util.spec_from_file_location("stacked_fashion_script", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    rows = script.main(["--fixes", "plain", "packing", "--steps", "2", "--seeds", "2", "--width", "8",
+                        "--samples", "30", "--n-data", "200", "--device", "cpu", "--record", "--record-dir",
+                        str(tmp_path)])
+    assert [(r["fix"], r["seed"]) for r in rows] == [("plain", 100), ("plain", 101), ("packing", 100),
+                                                    ("packing", 101)]
+    assert recorded.load("stacked_fashion", directory=tmp_path).rows == rows
+    printed = capsys.readouterr().out
+    assert "1000 modes, KL 0.06" in printed and "1.00x" in printed

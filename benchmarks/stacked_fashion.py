@@ -1,0 +1,90 @@
+"""Stacked Fashion-MNIST (1,000 modes): the plain DCGAN against fixes for collapse, at a length a chapter cannot run.
+
+Chapter 08, section 4. Each fix of ``--fixes`` trains the DCGAN of :mod:`gancourse.stacked_fashion`
+for ``--steps`` G steps, once per seed; each seed's G is scored on ``--samples`` samples (modes
+hit of 1,000 and KL to uniform, the VEEGAN/PacGAN protocol) and the channels of the first
+2,000 by FID against the Fashion-MNIST test set (what the fix costs in image quality). Prints
+one row per fix (mean +- sd over seeds, every seed's value, time per step relative to the plain
+GAN in the same run) beside the published Stacked MNIST figures. ``--record`` writes the rows
+to ``gancourse/recorded/stacked_fashion.json``, which chapter 08 reads at the default budget::
+
+    python benchmarks/stacked_fashion.py --record                # 3 seeds, 3,000 steps, width 16
+    python benchmarks/stacked_fashion.py --steps 20 --samples 500 --seeds 1   # does it run
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+
+from gancourse import datasets, recorded, runtime
+from gancourse.metrics import FIDScorer
+from gancourse.stacked_fashion import run_stacked, stacked_data
+
+PUBLISHED = {  # Stacked MNIST, 26,000 samples (COURSE.md)
+    "DCGAN (Srivastava et al. 2017, VEEGAN)": "99 modes, KL 3.40",
+    "PacDCGAN2 (Lin et al. 2018, PacGAN)": "1000 modes, KL 0.06",
+}
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    """Run, print the table, record with ``--record``; returns the rows."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fixes", nargs="+", default=["plain", "packing", "minibatch discrimination"])
+    parser.add_argument("--seeds", type=int, default=3, help="seeds per fix (runtime.seeds(n, start=100))")
+    parser.add_argument("--steps", type=int, default=3000, help="G steps per run (batches of 64)")
+    parser.add_argument("--width", type=int, default=16, help="DCGAN width")
+    parser.add_argument("--samples", type=int, default=26_000, help="samples scored per run")
+    parser.add_argument("--n-data", type=int, default=60_000, help="stacked training samples")
+    parser.add_argument("--device", default=None)
+    parser.add_argument("--record", action="store_true", help="write gancourse/recorded/stacked_fashion.json")
+    parser.add_argument("--record-dir", default=None, help="write the recording here instead (tests)")
+    args = parser.parse_args(argv)
+
+    start = time.perf_counter()
+    device = torch.device(args.device) if args.device else runtime.default_device()
+    seeds = runtime.seeds(args.seeds, start=100)
+    data, _ = stacked_data(args.n_data, seed=runtime.seed(3), device=device)
+    test_images, _ = datasets.fashion_mnist("test", device=device)
+    fid_scorer = FIDScorer(test_images[:2000])
+    n_fid = min(2000, args.samples)
+    print(f"device {device}, threads {torch.get_num_threads()}, seeds {seeds}, {args.steps} steps, "
+          f"width {args.width}, {args.samples} samples scored, FID of {3 * n_fid} channels vs 2,000 test images")
+    rows = []
+    for fix in args.fixes:
+        for run in run_stacked(fix, seeds, data, args.steps, width=args.width, n_samples=args.samples,
+                               device=device, fid_scorer=fid_scorer, n_fid=n_fid):
+            rows.append({"fix": run.fix, "seed": run.seed, "modes": run.modes, "kl": round(run.kl, 4),
+                         "fid": round(run.fid, 2), "ms_per_step": round(run.ms_per_step, 2)})
+            print(f"  {run.fix:<26} seed {run.seed}: {run.modes} modes, KL {run.kl:.2f}, FID {run.fid:.1f}, "
+                  f"{run.ms_per_step:.1f} ms/step", flush=True)
+
+    def mean_sd(values: list[float]) -> str:
+        sd = statistics.stdev(values) if len(values) > 1 else 0.0
+        return f"{statistics.mean(values):.1f} +- {sd:.1f}"
+
+    base = statistics.mean(r["ms_per_step"] for r in rows if r["fix"] == args.fixes[0])
+    print(f"\n{'fix':<26}{'modes (of 1000)':>18}{'KL':>16}{'FID':>16}{'time/step':>11}   per seed (modes)")
+    for fix in args.fixes:
+        mine = [r for r in rows if r["fix"] == fix]
+        ms = statistics.mean(r["ms_per_step"] for r in mine)
+        print(f"{fix:<26}{mean_sd([r['modes'] for r in mine]):>18}{mean_sd([r['kl'] for r in mine]):>16}"
+              f"{mean_sd([r['fid'] for r in mine]):>16}{ms / base:>10.2f}x   {[r['modes'] for r in mine]}")
+    print("published (Stacked MNIST, other nets and lengths): "
+          + "; ".join(f"{k}: {v}" for k, v in PUBLISHED.items()))
+    seconds = time.perf_counter() - start
+    print(f"total {seconds:.0f} s")
+    if args.record:
+        settings = {"fixes": args.fixes, "seeds": seeds, "steps": args.steps, "width": args.width,
+                    "samples": args.samples, "n_data": args.n_data, "n_fid": n_fid, "fid_real": 2000,
+                    "batch_size": 64}
+        print("wrote", recorded.save("stacked_fashion", settings, rows, device, seconds,
+                                     directory=args.record_dir))
+    return rows
+
+
+if __name__ == "__main__":
+    main()

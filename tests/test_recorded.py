@@ -1,0 +1,56 @@
+"""gancourse.recorded: runs recorded by a script and read back by a chapter, with where and how they ran."""
+
+import json
+
+import pytest
+
+from gancourse import recorded
+
+ROWS = [{"fix": "plain", "seed": 0, "modes": 3}, {"fix": "plain", "seed": 1, "modes": 5},
+        {"fix": "packing", "seed": 0, "modes": 9}]
+
+
+def test_a_recording_comes_back_with_its_rows_and_provenance(tmp_path):
+    path = recorded.save("demo", {"steps": 10}, ROWS, "cpu", seconds=125.0, command="python x.py --record",
+                         directory=tmp_path)
+    assert path == tmp_path / "demo.json" and sorted(p.name for p in tmp_path.iterdir()) == ["demo.json"]
+    rec = recorded.load("demo", directory=tmp_path)
+    assert rec.rows == ROWS and rec.meta["settings"] == {"steps": 10} and rec.meta["device"] == "cpu"
+    assert rec.column("modes", fix="plain") == [3, 5] and rec.column("seed") == [0, 1, 0]
+    line = rec.describe()
+    assert "on cpu" in line and "in 2 min" in line and "`python x.py --record`" in line and rec.meta["date"] in line
+
+
+def test_missing_fields_bad_names_and_bad_files_are_named(tmp_path):
+    recorded.save("demo", {}, ROWS, "cpu", seconds=1.0, directory=tmp_path)
+    rec = recorded.load("demo", directory=tmp_path)
+    with pytest.raises(KeyError, match="no field 'fid'"):
+        rec.column("fid")
+    with pytest.raises(FileNotFoundError, match=r"no recording 'other'.*\['demo'\].*--record"):
+        recorded.load("other", directory=tmp_path)
+    with pytest.raises(ValueError, match="letters, digits"):
+        recorded.load("../etc/passwd")
+    (tmp_path / "broken.json").write_text('{"meta": {"format": 1}, "rows": [')
+    with pytest.raises(ValueError, match="not a gancourse recording"):
+        recorded.load("broken", directory=tmp_path)
+    (tmp_path / "old.json").write_text(json.dumps({"meta": {"format": 0}, "rows": []}))
+    with pytest.raises(ValueError, match="layout 0"):
+        recorded.load("old", directory=tmp_path)
+
+
+def test_values_that_json_cannot_hold_are_refused_and_nothing_is_left_behind(tmp_path):
+    with pytest.raises(ValueError):
+        recorded.save("nan", {}, [{"fid": float("nan")}], "cpu", seconds=1.0, directory=tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("name, keys", [("stacked_fashion", ("fix", "seed", "modes", "kl", "fid", "ms_per_step")),
+                                        ("balancing_images", ("recipe", "seed", "fid", "final_fid", "d_loss_end"))])
+def test_the_committed_recordings_hold_every_run_they_say_they_ran(name, keys):
+    rec = recorded.load(name)
+    settings = rec.meta["settings"]
+    groups = settings["fixes"] if name == "stacked_fashion" else list(settings["recipes"])
+    group_key = "fix" if name == "stacked_fashion" else "recipe"
+    assert [(r[group_key], r["seed"]) for r in rec.rows] == [(g, s) for g in groups for s in settings["seeds"]]
+    assert all(key in row for row in rec.rows for key in keys)
+    assert rec.meta["seconds"] > 0 and rec.meta["command"].startswith("python benchmarks/")
