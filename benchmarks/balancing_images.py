@@ -17,13 +17,12 @@ run. ``--record`` writes ``gancourse/recorded/balancing_images.json``, which cha
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 
 import torch
 
 from gancourse import datasets, recorded, runtime
-from gancourse.balancing import IMAGE_RECIPES, score_recipes
+from gancourse.balancing import IMAGE_RECIPES, recipe_rows, recipe_table, score_recipes
 from gancourse.fashion_dcgan import fashion_dcgan
 from gancourse.metrics import FIDScorer
 
@@ -54,36 +53,15 @@ def main(argv: list[str] | None = None) -> list[dict]:
         return fashion_dcgan(seed=seed, width=args.width, data=images, steps=args.steps, device=device, **fields)
 
     rows = []
-    for name, recipe in IMAGE_RECIPES.items():
+    for name, recipe in IMAGE_RECIPES.items():  # one recipe at a time, so that each prints as it ends
         runs = score_recipes({name: recipe}, seeds, make_setup, fid_scorer, args.every, device=device,
-                             n_samples=args.n_fid, n_fixed=16)[name]
-        for run in runs:
-            scores, history = run.scores, run.result.history
-            tail = max(1, args.steps // 10)
-            row = {"recipe": name, "seed": run.seed, "steps": scores.steps.tolist(),
-                   "fid": [round(float(f), 2) for f in scores.fid], "final_fid": round(float(scores.fid[-1]), 2),
-                   "best_fid": round(float(scores.fid.min()), 2),
-                   "d_loss_end": round(float(history["d_loss"][-tail:].mean()), 4),
-                   "g_loss_end": round(float(history["g_loss"][-tail:].mean()), 4),
-                   "ms_per_step": round(1e3 * run.train_seconds / args.steps, 2), "images_seen": run.images_seen}
-            if "g_waited" in history:
-                row["g_waited"] = round(float(history["g_waited"].mean()), 4)
+                             n_samples=args.n_fid, n_fixed=16)
+        for row in recipe_rows(runs):
             rows.append(row)
-            print(f"  {name:<24} seed {run.seed}: FID {row['fid']}, D loss at the end {row['d_loss_end']:.3f}, "
+            print(f"  {name:<24} seed {row['seed']}: FID {row['fid']}, D loss at the end {row['d_loss_end']:.3f}, "
                   f"{row['ms_per_step']:.1f} ms/step", flush=True)
-
-    def mean_sd(values: list[float]) -> str:
-        sd = statistics.stdev(values) if len(values) > 1 else 0.0
-        return f"{statistics.mean(values):.1f} +- {sd:.1f}"
-
-    base = statistics.mean(r["ms_per_step"] for r in rows if r["recipe"] == "plain")
-    print(f"\n{'recipe':<24}{'final FID':>16}{'best FID':>16}{'D loss':>8}{'time/step':>11}   final FID per seed")
-    for name in IMAGE_RECIPES:
-        mine = [r for r in rows if r["recipe"] == name]
-        ms = statistics.mean(r["ms_per_step"] for r in mine)
-        print(f"{name:<24}{mean_sd([r['final_fid'] for r in mine]):>16}{mean_sd([r['best_fid'] for r in mine]):>16}"
-              f"{statistics.mean(r['d_loss_end'] for r in mine):>8.3f}{ms / base:>10.2f}x   "
-              f"{[r['final_fid'] for r in mine]}")
+    print()
+    print(recipe_table(rows))
     seconds = time.perf_counter() - start
     print(f"total {seconds:.0f} s")
     if args.record:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import math
+import statistics
 from collections.abc import Callable, Mapping, Sequence
 
 import torch
@@ -207,3 +208,48 @@ def score_recipes(recipes: Mapping[str, Mapping[str, float | int]], seeds: Seque
         runs[name] = train_scored_seeds(seeds, lambda seed, fields=fields: make_setup(seed, **fields), fid_scorer,
                                         every, device=device, trainer=trainer, **scorer_options)
     return runs
+
+
+def recipe_rows(runs: Mapping[str, Sequence[ScoredRun]], tail: float = 0.1) -> list[dict]:
+    """One row per recipe and seed from :func:`score_recipes`' runs: plain numbers, ready for JSON and tables.
+
+    ``steps``/``fid``: every checkpoint; ``final_fid``, ``best_fid``; ``d_loss_end``/``g_loss_end``:
+    mean losses over the last ``tail`` of the steps; ``ms_per_step``: training time per G step
+    (scoring excluded; machine-dependent); ``images_seen``; ``g_waited`` for a waiting recipe.
+    """
+    rows = []
+    for name, seed_runs in runs.items():
+        for run in seed_runs:
+            history, fid = run.result.history, run.scores.fid
+            last = max(1, round(len(history) * tail))
+            row = {"recipe": name, "seed": run.seed, "steps": run.scores.steps.tolist(),
+                   "fid": [round(float(f), 2) for f in fid], "final_fid": round(float(fid[-1]), 2),
+                   "best_fid": round(float(fid.min()), 2),
+                   "d_loss_end": round(float(history["d_loss"][-last:].mean()), 4),
+                   "g_loss_end": round(float(history["g_loss"][-last:].mean()), 4),
+                   "ms_per_step": round(1e3 * run.train_seconds / run.result.steps, 2),
+                   "images_seen": run.images_seen}
+            if "g_waited" in history:
+                row["g_waited"] = round(float(history["g_waited"].mean()), 4)
+            rows.append(row)
+    return rows
+
+
+def recipe_table(rows: Sequence[Mapping]) -> str:
+    """:func:`recipe_rows`' rows as a text table: per recipe, FID at the end and at its best (mean ± sd over
+    seeds), D's loss at the end, time per G step relative to the first recipe, and every seed's final FID."""
+    def mean_sd(values: list[float]) -> str:
+        sd = statistics.stdev(values) if len(values) > 1 else 0.0
+        return f"{statistics.mean(values):.1f} ± {sd:.1f}"
+
+    names = list(dict.fromkeys(r["recipe"] for r in rows))
+    base = statistics.mean(r["ms_per_step"] for r in rows if r["recipe"] == names[0])
+    lines = [f"{'recipe':<24}{'final FID':>14}{'best FID':>14}{'D loss':>8}{'time/step':>11}   final FID per seed"]
+    for name in names:
+        mine = [r for r in rows if r["recipe"] == name]
+        ms = statistics.mean(r["ms_per_step"] for r in mine)
+        d_loss = statistics.mean(r["d_loss_end"] for r in mine)
+        lines.append(f"{name:<24}{mean_sd([r['final_fid'] for r in mine]):>14}"
+                     f"{mean_sd([r['best_fid'] for r in mine]):>14}{d_loss:>8.3f}"
+                     f"{ms / base:>10.2f}x   {[r['final_fid'] for r in mine]}")
+    return "\n".join(lines)

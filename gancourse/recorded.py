@@ -6,7 +6,9 @@ of minutes on a 2-core laptop (the DCGAN comparisons of chapters 04 and 08), a s
 (:func:`save`). The chapter reads them (:func:`load`), prints them with that provenance and
 checks its claims on them; at the ``full`` budget it runs the experiment itself instead.
 A recording is ``gancourse/recorded/<name>.json`` (package data): ``meta`` (what ran, where,
-when, how long) and ``rows`` (one dict per run, e.g. per recipe and seed).
+when, how long) and ``rows`` (one dict per run, e.g. per recipe and seed). A stability-lab grid
+is recorded as the lab's own store, ``gancourse/recorded/<name>.jsonl`` (:func:`store_path`),
+which :func:`gancourse.lab.run_grid` resumes from.
 """
 
 from __future__ import annotations
@@ -56,6 +58,11 @@ def _path(name: str) -> Path:
     if not name or not all(c.isalnum() or c in "_-" for c in name):
         raise ValueError(f"a recording's name is letters, digits, '_' and '-', got {name!r}")
     return RECORDED_DIR / f"{name}.json"
+
+
+def store_path(name: str) -> Path:
+    """Where the recorded lab store ``name`` lives: ``gancourse/recorded/<name>.jsonl`` (chapter 09)."""
+    return _path(name).with_suffix(".jsonl")
 
 
 def save(name: str, settings: dict, rows: list[dict], device: torch.device | str, seconds: float,

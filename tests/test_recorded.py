@@ -44,13 +44,17 @@ def test_values_that_json_cannot_hold_are_refused_and_nothing_is_left_behind(tmp
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("name, keys", [("stacked_fashion", ("fix", "seed", "modes", "kl", "fid", "ms_per_step")),
+STACKED_KEYS = ("fix", "seed", "modes", "kl", "fid", "ms_per_step")
+
+
+@pytest.mark.parametrize("name, keys", [("stacked_fashion", STACKED_KEYS), ("stacked_fashion_b", STACKED_KEYS),
+                                        ("stacked_fashion_c", STACKED_KEYS),
                                         ("balancing_images", ("recipe", "seed", "fid", "final_fid", "d_loss_end"))])
 def test_the_committed_recordings_hold_every_run_they_say_they_ran(name, keys):
     rec = recorded.load(name)
     settings = rec.meta["settings"]
-    groups = settings["fixes"] if name == "stacked_fashion" else list(settings["recipes"])
-    group_key = "fix" if name == "stacked_fashion" else "recipe"
+    groups = list(settings["recipes"]) if name == "balancing_images" else settings["fixes"]
+    group_key = "recipe" if name == "balancing_images" else "fix"
     assert [(r[group_key], r["seed"]) for r in rec.rows] == [(g, s) for g in groups for s in settings["seeds"]]
     assert all(key in row for row in rec.rows for key in keys)
     assert rec.meta["seconds"] > 0 and rec.meta["command"].startswith("python benchmarks/")
