@@ -237,19 +237,18 @@ def recipe_rows(runs: Mapping[str, Sequence[ScoredRun]], tail: float = 0.1) -> l
 
 def recipe_table(rows: Sequence[Mapping]) -> str:
     """:func:`recipe_rows`' rows as a text table: per recipe, FID at the end and at its best (mean ± sd over
-    seeds), D's loss at the end, time per G step relative to the first recipe, and every seed's final FID."""
+    seeds), D's loss at the end, real images D saw per G step, and every seed's final FID."""
     def mean_sd(values: list[float]) -> str:
         sd = statistics.stdev(values) if len(values) > 1 else 0.0
         return f"{statistics.mean(values):.1f} ± {sd:.1f}"
 
     names = list(dict.fromkeys(r["recipe"] for r in rows))
-    base = statistics.mean(r["ms_per_step"] for r in rows if r["recipe"] == names[0])
-    lines = [f"{'recipe':<24}{'final FID':>14}{'best FID':>14}{'D loss':>8}{'time/step':>11}   final FID per seed"]
+    lines = [f"{'recipe':<24}{'final FID':>14}{'best FID':>14}{'D loss':>8}{'images/step':>13}   final FID per seed"]
     for name in names:
         mine = [r for r in rows if r["recipe"] == name]
-        ms = statistics.mean(r["ms_per_step"] for r in mine)
         d_loss = statistics.mean(r["d_loss_end"] for r in mine)
+        per_step = mine[0]["images_seen"] / mine[0]["steps"][-1]
         lines.append(f"{name:<24}{mean_sd([r['final_fid'] for r in mine]):>14}"
-                     f"{mean_sd([r['best_fid'] for r in mine]):>14}{d_loss:>8.3f}"
-                     f"{ms / base:>10.2f}x   {[r['final_fid'] for r in mine]}")
+                     f"{mean_sd([r['best_fid'] for r in mine]):>14}{d_loss:>8.3f}{per_step:>13.0f}   "
+                     f"{[r['final_fid'] for r in mine]}")
     return "\n".join(lines)

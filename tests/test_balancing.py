@@ -210,4 +210,7 @@ def test_the_image_balancing_script_runs_at_a_tiny_scale_and_records(tmp_path, c
     rec = recorded.load("balancing_images", directory=tmp_path)
     assert rec.rows == rows and rec.meta["settings"]["steps"] == 2
     printed = capsys.readouterr().out
-    assert all(name in printed for name in balancing.IMAGE_RECIPES) and "1.00x" in printed
+    assert all(name in printed for name in balancing.IMAGE_RECIPES)
+    table = balancing.recipe_table(rows).splitlines()
+    assert table[1].startswith("plain") and "64" in table[1].split()
+    assert table[2].startswith("k = 5") and "320" in table[2].split()  # 5 batches of 64 per G step
