@@ -6,11 +6,12 @@ import dataclasses
 import pytest
 import torch
 
-from gancourse import balancing, datasets, mlp
-from gancourse.balancing import WAIT_KEYS, train_waiting
+from gancourse import datasets
 from gancourse.losses import d_minimax_loss, g_non_saturating_loss
-from gancourse.seeds import init_models, stacked_models
-from gancourse.training import TrainConfig, TrainingDiverged, train
+from gancourse.models import mlp
+from gancourse.training import TrainConfig, TrainingDiverged, balancing, train
+from gancourse.training.balancing import WAIT_KEYS, train_waiting
+from gancourse.training.seeds import init_models, stacked_models
 
 RING = datasets.ring()
 make_G = lambda: mlp.MLPGenerator(z_dim=4, width=16, depth=2)  # noqa: E731
