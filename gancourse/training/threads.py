@@ -45,8 +45,10 @@ PARALLEL_MFLOP = 100.0
 
 Between the course's 2-D GANs (2-34 MFLOP for one seed, 34 for 16 stacked seeds at width 64) and its
 DCGAN (129-1,750 MFLOP at widths 16-64, batch 64) and FID scoring (4,000 MFLOP per 1,000 images).
-Provisional: ``benchmarks/threads.py`` measures the crossover, so far only on a loaded 2-core machine,
-where the rule gives one thread for everything anyway; see ``benchmarks/README.md``."""
+``benchmarks/threads.py`` measures the crossover. On an idle 2-core machine a second thread paid from
+34 MFLOP (1.26-1.68x) and not at 2 (1.03x), and with one core busy it lost at every size (0.22-0.95x):
+100 keeps the 2-D GANs on one thread (at most 1.46x to gain idle, 4x to lose busy); on 2 cores the rule
+gives one thread to everything anyway. See ``benchmarks/README.md``."""
 
 _fixed: list[int] = []  # the counts of the active fixed() blocks, innermost last
 _active = 0  # depth of nested for_work() blocks: inner blocks decide on their own, not as a user's choice
