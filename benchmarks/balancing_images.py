@@ -3,7 +3,7 @@
 Chapter 04, section 5 measures k D steps, two time-scales and "let the strong network wait" on
 a 2-D GAN inside the chapter's budget; on images one DCGAN run per recipe and seed takes
 minutes on a CPU, so this script runs them once. Every recipe of
-:data:`gancourse.balancing.IMAGE_RECIPES` trains the DCGAN of :mod:`gancourse.fashion_dcgan`
+:data:`gancourse.training.balancing.IMAGE_RECIPES` trains the DCGAN of :mod:`gancourse.models.fashion_dcgan`
 (same seeds, so the same initial weights, batches and ``z`` for every recipe) for ``--steps``
 G steps, scored by FID (the course's classifier, 2,000 test images) every ``--every`` steps.
 Prints one row per recipe: final FID and best FID over the checkpoints (mean +- sd and every
@@ -22,9 +22,10 @@ import time
 import torch
 
 from gancourse import datasets, recorded, runtime
-from gancourse.balancing import IMAGE_RECIPES, recipe_rows, recipe_table, score_recipes
-from gancourse.fashion_dcgan import fashion_dcgan
 from gancourse.metrics import FIDScorer
+from gancourse.metrics.scoring import recipe_rows, recipe_table, score_recipes
+from gancourse.models.fashion_dcgan import fashion_dcgan
+from gancourse.training.balancing import IMAGE_RECIPES
 
 
 def main(argv: list[str] | None = None) -> list[dict]:

@@ -51,10 +51,11 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
-from gancourse import datasets, dcgan, mlp, threads
+from gancourse import datasets
+from gancourse.models import dcgan, mlp
 from gancourse.runtime import default_device
-from gancourse.seeds import init_models
-from gancourse.training import TrainConfig, train, train_seeds
+from gancourse.training import TrainConfig, threads, train, train_seeds
+from gancourse.training.seeds import init_models
 
 RESULTS = Path(__file__).resolve().parent / "results"
 LOAD_LIMIT = 2.5

@@ -1,10 +1,10 @@
-"""Where more CPU threads start to pay: the measurement behind ``gancourse.threads``.
+"""Where more CPU threads start to pay: the measurement behind ``gancourse.training.threads``.
 
 Run: ``python benchmarks/threads.py`` (about 10 minutes on a 2-core CPU; ``--quick`` half).
 
 For each of the course's workloads (2-D GANs of several sizes, one seed and 16 stacked
 seeds; the DCGAN at widths 16, 32, 64; FID scoring), prints the work's size in the measure
-that :mod:`gancourse.threads` decides by (MFLOP of one forward pass over one batch) and the
+that :mod:`gancourse.training.threads` decides by (MFLOP of one forward pass over one batch) and the
 time per step on 1 thread and on torch's default count, first on the machine as it is, then
 while this script keeps one core busy with a spinning process (bounded in time, always
 killed). One line per workload::
@@ -18,7 +18,7 @@ smallest workload where more threads were at least 10% faster on the machine as 
 Counts timed: 1, every core but one (what the course uses for large work) and torch's default
 (all physical cores). ``xR`` is the 1-thread time over that count's time: above 1 the extra
 threads pay.
-``gancourse.threads.PARALLEL_MFLOP`` should sit between the largest workload where they do not
+``gancourse.training.threads.PARALLEL_MFLOP`` should sit between the largest workload where they do not
 pay on an idle machine and the smallest where they do. Timings on a loaded machine mean
 little: the load average is printed before and after. ``--quick`` runs fewer steps, ``--smoke``
 a few (the test suite runs it), ``--only NAME`` one workload.
@@ -36,9 +36,10 @@ from pathlib import Path
 
 import torch
 
-from gancourse import datasets, dcgan, mlp, threads
-from gancourse.seeds import init_models, stacked_models
-from gancourse.training import TrainConfig, train
+from gancourse import datasets
+from gancourse.models import dcgan, mlp
+from gancourse.training import TrainConfig, threads, train
+from gancourse.training.seeds import init_models, stacked_models
 
 
 def _speed():

@@ -5,6 +5,31 @@ loop, metrics and plots from here, so that a notebook cell only calls and shows.
 Importing the package does nothing else: it does not seed, plot, download or
 probe a device. Import the module you need, e.g. ``from gancourse import datasets``.
 
+The layers
+----------
+``gancourse.models``
+    the networks: MLPs and DCGANs (one model or ``S`` stacked seeds), PacGAN's nets,
+    several generators as one, the layers that see a minibatch, the pretrained DCGAN.
+``gancourse.training``
+    the loop (``train``, ``train_seeds``, ``Run``, ``TrainConfig``, re-exported by the package)
+    and its parts: one step of the game, stacked seeds, the history, checkpoints, threads.
+``gancourse.diagnostics``
+    why a run fails, measured: gradients (re-exported by the package), the health monitor,
+    saturation, oscillation, the critic's Lipschitz constant, covariate shift, snapshots.
+``gancourse.metrics``
+    how far the samples are from the data: mode coverage, FID, class histograms, object counts;
+    scoring a run at checkpoints and statistics over seeds.
+``gancourse.theory``
+    the analytic toy games of chapters 01, 03 and 07 and their pictures.
+``gancourse.lab``, ``gancourse.widgets``, ``gancourse.procedural``, ``gancourse.instructor``
+    chapter 09's stability lab, the chapters' widgets, chapter 05's procedural images, the
+    instructor's kit.
+top-level modules
+    ``datasets``; ``losses``, ``regularizers`` and ``feature_matching`` (pure functions);
+    ``plots``; ``runtime`` (device, seeds, budget); ``validation`` and ``checks``;
+    chapter 08's ``fixes`` and ``stacked_fashion``; chapter 09's ``doctor``
+    (``python -m gancourse.doctor``).
+
 Glossary (names follow the math of the text)
 --------------------------------------------
 ``G``, ``D``

@@ -1,6 +1,6 @@
 """The GAN doctor: reads a training log, names what is wrong, and says which fix to try first. Chapter 09.
 
-The log is the engine's :class:`~gancourse.history.History`, or a CSV that a learner wrote from
+The log is the engine's :class:`~gancourse.training.history.History`, or a CSV that a learner wrote from
 their own training loop, one row per G step, with these columns (:data:`COLUMNS`):
 
 * ``d_loss``, ``g_loss`` (required): the losses of D and G at that step;
@@ -12,7 +12,7 @@ their own training loop, one row per G step, with these columns (:data:`COLUMNS`
 * ``step`` (optional): the step index; ``seed`` (optional): several runs in one file, one block
   of equally many rows per seed.
 
-The symptoms are found by :class:`gancourse.health.HealthMonitor` (the same rules the live
+The symptoms are found by :class:`gancourse.diagnostics.health.HealthMonitor` (the same rules the live
 monitor of chapter 00's playground applies); the doctor adds, for each symptom, the likely
 causes and the fixes to try in order, each with the chapter that measures it (:data:`GUIDE`).
 From a shell::
@@ -34,9 +34,9 @@ from pathlib import Path
 
 import torch
 
-from gancourse.health import NOT_ENOUGH_HISTORY, HealthMonitor, Symptom
-from gancourse.history import History
+from gancourse.diagnostics.health import NOT_ENOUGH_HISTORY, HealthMonitor, Symptom
 from gancourse.losses import get_loss
+from gancourse.training.history import History
 
 COLUMNS = ("step", "seed", "d_loss", "g_loss", "d_real", "d_fake", "d_grad_norm", "g_grad_norm", "modes",
            "diversity")
@@ -127,7 +127,7 @@ GUIDE: dict[str, Advice] = {
          Remedy("instance noise on D's inputs", "08", "instance_noise"),
          Remedy("a gradient penalty (WGAN-GP)", "07", "wgan_gp")), "04"),
 }
-"""The symptom-to-fix guide by symptom name (the names of :mod:`gancourse.health`)."""
+"""The symptom-to-fix guide by symptom name (the names of :mod:`gancourse.diagnostics.health`)."""
 
 
 @dataclass(frozen=True)
@@ -272,7 +272,7 @@ def diagnose(log: History | str | os.PathLike, window: int | None = None, loss: 
     ``reference_diversity``: the data's value of the diversity column (e.g. 8 modes on the ring);
     then a diversity below ``collapse_drop`` (1/2) of it is collapse even if G never spread,
     otherwise collapse is a fall from the best value logged. Other keywords go to
-    :class:`~gancourse.health.HealthMonitor`.
+    :class:`~gancourse.diagnostics.health.HealthMonitor`.
     """
     get_loss(loss)  # a mistyped name would otherwise pass for a probability loss without a word
     source = ""

@@ -8,8 +8,8 @@ finds useful: chapter 08 measures whether that keeps it from collapsing.
 
 The paper writes the squared L2 distance used here; the reference code (openai/improved-gan)
 takes the mean absolute difference over features instead. A D exposes its features with a
-``features(x)`` method: :class:`gancourse.mlp.MLPDiscriminator` (``(B, F)``, stacked
-``(S, B, F)``) and :class:`gancourse.dcgan.DCGANDiscriminator` (``(B, F)``) have one.
+``features(x)`` method: :class:`gancourse.models.mlp.MLPDiscriminator` (``(B, F)``, stacked
+``(S, B, F)``) and :class:`gancourse.models.dcgan.DCGANDiscriminator` (``(B, F)``) have one.
 """
 
 from __future__ import annotations
@@ -42,6 +42,6 @@ def d_features(D: nn.Module, x: Tensor) -> Tensor:
     features = getattr(D, "features", None)
     if not callable(features):
         raise ValueError(f"feature matching needs a D that exposes an inner layer as D.features(x); "
-                         f"{type(D).__name__} has none. Use gancourse.mlp.MLPDiscriminator or "
-                         f"gancourse.dcgan.DCGANDiscriminator, or add a features method to your D")
+                         f"{type(D).__name__} has none. Use gancourse.models.mlp.MLPDiscriminator or "
+                         f"gancourse.models.dcgan.DCGANDiscriminator, or add a features method to your D")
     return features(x)

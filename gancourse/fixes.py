@@ -39,13 +39,14 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from gancourse import datasets, mlp
+from gancourse import datasets
 from gancourse.lab import fixes as registry
 from gancourse.lab.fixes import Fix
 from gancourse.metrics import BatchedModeCoverage, mode_coverage_batched
-from gancourse.multi_generator import MultiMLPGenerator
+from gancourse.metrics.stats import mean_spread
+from gancourse.models import mlp
+from gancourse.models.multi_generator import MultiMLPGenerator
 from gancourse.runtime import default_device
-from gancourse.stats import mean_spread
 from gancourse.training import TrainConfig, TrainResult, train, train_seeds
 
 CHAPTER_08: dict[str, str] = {

@@ -121,7 +121,7 @@ def d_mad_gan_loss(real_logits: Tensor, fake_logits: Tensor, per_seed: bool = Fa
 
     Logits ``(B, k + 1)`` (stacked ``(S, B, k + 1)``): class ``k`` (the last) is "real", class
     ``i < k`` "made by generator ``i``". Fake sample ``j`` of a batch comes from generator
-    ``j mod k`` (the rule of :mod:`gancourse.multi_generator`), so its label follows from its
+    ``j mod k`` (the rule of :mod:`gancourse.models.multi_generator`), so its label follows from its
     position. Returns the mean over real samples of ``-log p_k(x)`` plus the mean over fake
     samples of ``-log p_{j mod k}(G(z_j))``.
     """

@@ -18,8 +18,8 @@ from matplotlib.figure import Figure
 from torch import Tensor, nn
 
 from gancourse.diagnostics import generator_motion, input_gradient_field
-from gancourse.history import History
 from gancourse.losses import GANLoss
+from gancourse.training.history import History
 
 
 def _figure_and_ax(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
@@ -210,7 +210,7 @@ def loss_curves(
 
     ``quality = (steps, values)`` (values ``(n,)`` or ``(n, S)``) adds a sample-quality metric on a
     second y axis labelled ``quality_label``: chapter 04 shows that the loss does not track it.
-    ``symptoms`` (from :class:`gancourse.health.HealthMonitor`) are marked as dotted lines.
+    ``symptoms`` (from :class:`gancourse.diagnostics.health.HealthMonitor`) are marked as dotted lines.
     """
     losses = [(k, label, color) for k, label, color in (("d_loss", "D loss", "tab:blue"),
                                                        ("g_loss", "G loss", "tab:orange")) if k in history.keys]

@@ -20,7 +20,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
-from gancourse.stacked_spectral_norm import stacked_spectral_norm
+from gancourse.models.stacked_spectral_norm import stacked_spectral_norm
 
 
 def _check_batch_dims(x: Tensor, batch_dims: int) -> None:
@@ -112,8 +112,8 @@ def spectral_norm(model: nn.Module) -> nn.Module:
     Each weight is divided by a power-iteration estimate of its largest singular
     value, updated on every forward pass in train mode (SN-GAN, chapter 08).
     Layers that already carry a parametrization on ``weight`` are left alone.
-    Stacked-seed linear layers (``(S, in, out)`` weights, :class:`gancourse.mlp.StackedLinear`)
-    get one estimate per seed (:mod:`gancourse.stacked_spectral_norm`).
+    Stacked-seed linear layers (``(S, in, out)`` weights, :class:`gancourse.models.mlp.StackedLinear`)
+    get one estimate per seed (:mod:`gancourse.models.stacked_spectral_norm`).
     """
     for module in model.modules():
         weight = getattr(module, "weight", None)

@@ -6,8 +6,8 @@ mode the triple of classes the course's classifier gives the channels (10^3 = 1,
 Chapter 08 trains the plain DCGAN and some fixes of :data:`gancourse.fixes.FIXES` on it and
 scores modes hit and ``KL(mode histogram || uniform)`` (:func:`gancourse.metrics.stacked_modes`).
 
-The nets are :mod:`gancourse.dcgan`'s at ``channels=3``, the training settings
-:mod:`gancourse.fashion_dcgan`'s (z of 64, batch 64, Adam 2e-4 / (0.5, 0.999), non-saturating).
+The nets are :mod:`gancourse.models.dcgan`'s at ``channels=3``, the training settings
+:mod:`gancourse.models.fashion_dcgan`'s (z of 64, batch 64, Adam 2e-4 / (0.5, 0.999), non-saturating).
 """
 
 from __future__ import annotations
@@ -20,16 +20,16 @@ import torch
 from torch import Tensor, nn
 
 from gancourse import datasets
-from gancourse.dcgan import DCGANDiscriminator, DCGANGenerator
-from gancourse.fashion_dcgan import BATCH_SIZE, Z_DIM
 from gancourse.fixes import Fix, fix_name, get_fix
 from gancourse.metrics import FIDScorer, load_classifier, make_stacked, stacked_modes
 from gancourse.metrics.histograms import N_STACKED
-from gancourse.multi_generator import multi_dcgan_generator
+from gancourse.metrics.scoring import sample_images
+from gancourse.models.dcgan import DCGANDiscriminator, DCGANGenerator
+from gancourse.models.fashion_dcgan import BATCH_SIZE, Z_DIM
+from gancourse.models.multi_generator import multi_dcgan_generator
 from gancourse.runtime import default_device
-from gancourse.scoring import sample_images
-from gancourse.seeds import init_models
 from gancourse.training import TrainConfig, train
+from gancourse.training.seeds import init_models
 
 N_MODES = 10**N_STACKED
 
@@ -49,7 +49,7 @@ def dcgan_models(fix: str | Fix, seed: int, width: int = 16) -> tuple[nn.Module,
     """G and D of the stacked DCGAN with ``fix`` applied, built after ``torch.manual_seed(seed)``. Chapter 08.
 
     ``spectral_norm`` becomes ``norm="spectral"`` in D; MAD-GAN's ``k`` generators share a body
-    (:func:`gancourse.multi_generator.multi_dcgan_generator`) against a ``(k+1)``-way D.
+    (:func:`gancourse.models.multi_generator.multi_dcgan_generator`) against a ``(k+1)``-way D.
     """
     fix = get_fix(fix)
     unknown = set(fix.D) - {"minibatch_stddev", "minibatch_discrimination", "spectral_norm"}

@@ -179,8 +179,8 @@ def check_models_fit(G: nn.Module, D: nn.Module, data: Tensor | Callable, config
     without gradients: the nets themselves are not called (nothing about them changes) and the run's
     random numbers are untouched.
     """
-    from gancourse.minibatch import pack
-    from gancourse.threads import _eval_mode, private_copies
+    from gancourse.models.minibatch import pack
+    from gancourse.training.threads import _eval_mode, private_copies
 
     z_dim = config.z_dim or getattr(G, "z_dim", None)
     if z_dim is None:

@@ -3,13 +3,13 @@
 Chapter 03 needs a GAN that already makes recognizable garments, to show what happens when
 its G trains on against a frozen D (the Helvetica scenario on images). Training one takes
 minutes on a 2-core CPU, more than the chapter's budget, so it is trained once here, with
-the course's DCGAN set-up (Radford et al. 2016; :mod:`gancourse.dcgan`): width 32, ``z`` of
+the course's DCGAN set-up (Radford et al. 2016; :mod:`gancourse.models.dcgan`): width 32, ``z`` of
 64 dimensions, batch 64, non-saturating loss, Adam lr 2e-4, betas (0.5, 0.999), on the
 60,000 training images. Writes, under ``gancourse/weights/``:
 
 * ``fashion_dcgan.pt``: ``{"G": state_dict, "D": state_dict}`` (``torch.load(weights_only=True)``),
 * ``fashion_dcgan.sha256``: its checksum in ``sha256sum`` format (checked by
-  :func:`gancourse.pretrained.load_fashion_dcgan`),
+  :func:`gancourse.models.pretrained.load_fashion_dcgan`),
 * ``fashion_dcgan.json``: the set-up, the FID on the test split, training time, versions.
 
 Usage::
@@ -29,12 +29,13 @@ from pathlib import Path
 
 import torch
 
-from gancourse import datasets, dcgan
+from gancourse import datasets
 from gancourse.metrics import FIDScorer, load_classifier
 from gancourse.metrics.classifier import file_sha256
-from gancourse.pretrained import DCGAN_CHECKSUM_PATH, DCGAN_SETUP, DCGAN_WEIGHTS_PATH
-from gancourse.seeds import init_models
+from gancourse.models import dcgan
+from gancourse.models.pretrained import DCGAN_CHECKSUM_PATH, DCGAN_SETUP, DCGAN_WEIGHTS_PATH
 from gancourse.training import TrainConfig, train
+from gancourse.training.seeds import init_models
 
 
 def write_atomically(path: Path, data: bytes) -> None:

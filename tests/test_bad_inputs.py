@@ -15,13 +15,14 @@ import numpy as np
 import pytest
 import torch
 
-from gancourse import datasets, dcgan, mlp, plots
-from gancourse.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from gancourse.health import HealthMonitor
-from gancourse.history import History
+from gancourse import datasets, plots
+from gancourse.diagnostics.health import HealthMonitor
 from gancourse.metrics import FIDScorer, class_histogram, fid, load_classifier, mode_coverage
-from gancourse.seeds import init_models
+from gancourse.models import dcgan, mlp
 from gancourse.training import TrainConfig, train
+from gancourse.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from gancourse.training.history import History
+from gancourse.training.seeds import init_models
 
 RING = datasets.ring()
 

@@ -6,11 +6,12 @@ import dataclasses
 import pytest
 import torch
 
-from gancourse import balancing, datasets, mlp
-from gancourse.balancing import WAIT_KEYS, train_waiting
+from gancourse import datasets
 from gancourse.losses import d_minimax_loss, g_non_saturating_loss
-from gancourse.seeds import init_models, stacked_models
-from gancourse.training import TrainConfig, TrainingDiverged, train
+from gancourse.models import mlp
+from gancourse.training import TrainConfig, TrainingDiverged, balancing, train
+from gancourse.training.balancing import WAIT_KEYS, train_waiting
+from gancourse.training.seeds import init_models, stacked_models
 
 RING = datasets.ring()
 make_G = lambda: mlp.MLPGenerator(z_dim=4, width=16, depth=2)  # noqa: E731
@@ -169,8 +170,9 @@ def test_recipes_split_into_config_fields_and_the_function_that_trains():
 
 
 def test_score_recipes_gives_every_recipe_the_same_start_and_its_own_training():
-    from gancourse.fashion_dcgan import fashion_dcgan
     from gancourse.metrics import FIDScorer
+    from gancourse.metrics.scoring import score_recipes
+    from gancourse.models.fashion_dcgan import fashion_dcgan
 
     g = torch.Generator().manual_seed(0)
     real = torch.nn.functional.avg_pool2d(torch.rand(200, 1, 28, 28, generator=g) * 2 - 1, 3, 1, 1)
@@ -179,7 +181,7 @@ def test_score_recipes_gives_every_recipe_the_same_start_and_its_own_training():
     def make_setup(seed, **fields):
         return fashion_dcgan(seed=seed, width=4, data=real, device="cpu", steps=4, **fields)
 
-    runs = balancing.score_recipes(recipes, [5, 6], make_setup, FIDScorer(real[:100]), every=2, device="cpu",
+    runs = score_recipes(recipes, [5, 6], make_setup, FIDScorer(real[:100]), every=2, device="cpu",
                                    n_samples=50, n_fixed=4)
     assert list(runs) == list(recipes) and all([r.seed for r in rs] == [5, 6] for rs in runs.values())
     for i in range(2):  # step 0 is scored before training: the same initial G for every recipe
@@ -211,6 +213,8 @@ def test_the_image_balancing_script_runs_at_a_tiny_scale_and_records(tmp_path, c
     assert rec.rows == rows and rec.meta["settings"]["steps"] == 2
     printed = capsys.readouterr().out
     assert all(name in printed for name in balancing.IMAGE_RECIPES)
-    table = balancing.recipe_table(rows).splitlines()
+    from gancourse.metrics.scoring import recipe_table
+
+    table = recipe_table(rows).splitlines()
     assert table[1].startswith("plain") and "64" in table[1].split()
     assert table[2].startswith("k = 5") and "320" in table[2].split()  # 5 batches of 64 per G step

@@ -6,9 +6,9 @@ import torch.nn.functional as F
 from torch import nn
 from torch.testing import assert_close
 
-from gancourse.best_response import train_g_against_frozen_d
 from gancourse.diagnostics import mean_pairwise_distance
-from gancourse.mlp import MLPDiscriminator, MLPGenerator
+from gancourse.models.mlp import MLPDiscriminator, MLPGenerator
+from gancourse.theory.best_response import train_g_against_frozen_d
 from gancourse.training import TrainConfig
 
 CPU = torch.device("cpu")

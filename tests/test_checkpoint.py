@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gancourse import checkpoint, datasets, mlp, training
-from gancourse.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from gancourse.seeds import init_models
-from gancourse.training import TrainConfig, train, train_seeds
+from gancourse import datasets
+from gancourse.models import mlp
+from gancourse.training import TrainConfig, checkpoint, loop, train, train_seeds
+from gancourse.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from gancourse.training.seeds import init_models
 
 CPU = torch.device("cpu")
 
@@ -111,7 +112,7 @@ def test_checkpoints_are_written_every_k_steps_and_at_the_end(tmp_path, monkeypa
         saved.append(state["step"])
         return save_checkpoint(p, state)
 
-    monkeypatch.setattr(training, "save_checkpoint", spy)
+    monkeypatch.setattr(loop, "save_checkpoint", spy)
     train(*init_models(0, make_G, make_D), datasets.ring().sample,
           cfg(steps=7, checkpoint_every=3, checkpoint_path=str(path)), device=CPU)
     assert saved == [3, 6, 7]

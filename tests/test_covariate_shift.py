@@ -6,9 +6,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from gancourse.covariate_shift import CovariateShiftProbe
-from gancourse.dcgan import DCGANDiscriminator, DCGANGenerator
-from gancourse.history import History
+from gancourse.diagnostics.covariate_shift import CovariateShiftProbe
+from gancourse.models.dcgan import DCGANDiscriminator, DCGANGenerator
+from gancourse.training.history import History
 
 
 def _moments(G, z):

@@ -1,4 +1,4 @@
-"""gancourse.critics: the shift generator, G's gradient in its shift, per-model clipping, D fitted against G."""
+"""gancourse.theory.critics: the shift generator, G's gradient in its shift, per-model clipping, D fitted against G."""
 
 import math
 
@@ -6,9 +6,10 @@ import pytest
 import torch
 from torch import nn
 
-from gancourse import distances, mlp
-from gancourse.critics import ShiftGenerator, clip_weights_per_model_, fit_d, shift_gradient
+from gancourse.models import mlp
 from gancourse.regularizers import clip_weights_
+from gancourse.theory import distances
+from gancourse.theory.critics import ShiftGenerator, clip_weights_per_model_, fit_d, shift_gradient
 
 
 def test_shift_generator_is_z_times_scale_plus_shift():
@@ -104,7 +105,7 @@ def test_fit_d_clips_every_step_and_refuses_a_one_model_stack():
 
 
 def test_stacked_critics_start_from_each_seeds_own_weights():
-    from gancourse.critics import stacked_critics
+    from gancourse.theory.critics import stacked_critics
 
     make_D = lambda: mlp.MLPDiscriminator(width=8, depth=1)
     stacked = stacked_critics([4, 9], make_D)

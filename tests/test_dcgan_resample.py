@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gancourse.dcgan import DCGANDiscriminator, DCGANGenerator, LatentProjection
+from gancourse.models.dcgan import DCGANDiscriminator, DCGANGenerator, LatentProjection
 
 
 def _convs(model: nn.Module) -> list[nn.Module]:

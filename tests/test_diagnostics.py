@@ -163,7 +163,7 @@ def test_mean_pairwise_distance_against_a_double_loop():
 
 
 def _stacked_pair(n_models=3):
-    from gancourse.mlp import MLPDiscriminator, MLPGenerator
+    from gancourse.models.mlp import MLPDiscriminator, MLPGenerator
 
     torch.manual_seed(0)
     Gs = [MLPGenerator(z_dim=2, width=8, depth=2) for _ in range(n_models)]
@@ -241,7 +241,7 @@ def test_per_sample_grad_norms_match_one_backward_per_sample():
 
 
 def test_per_sample_grad_norms_of_stacked_seeds_and_of_a_batch_norm_stack():
-    from gancourse import saturation
+    from gancourse.diagnostics import saturation
 
     torch.manual_seed(1)
     stack = saturation.deep_stack(depth=3, width=6, activation="sigmoid", n_models=2)

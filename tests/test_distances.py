@@ -1,4 +1,4 @@
-"""gancourse.distances against the WGAN paper's closed forms, brute-force optimal transport and hand values."""
+"""gancourse.theory.distances against the WGAN paper's closed forms, brute-force optimal transport and hand values."""
 
 import itertools
 import math
@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from gancourse import distances, games
+from gancourse.theory import distances, games
 
 
 def test_parallel_lines_sit_on_their_lines_and_stack_over_theta():

@@ -4,7 +4,7 @@ healthy runs (several seeds, several losses, WGAN-GP) are never flagged.
 Before issue 11 a run at lr=10 ended with G's loss near 1e10 and no word; the NaN check only
 caught values that had already overflowed. Both sides of the rule are tested: the runs built to
 fail are stopped, and the healthy runs' largest values stay far below the limits
-(:data:`gancourse.health.EXPLODE_LIMITS`), so the margin is visible, not only the verdict.
+(:data:`gancourse.diagnostics.health.EXPLODE_LIMITS`), so the margin is visible, not only the verdict.
 """
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gancourse import datasets, mlp
-from gancourse.health import EXPLODE_LIMITS, EXPLODE_ROWS, HealthMonitor, explosion
-from gancourse.history import History
-from gancourse.seeds import init_models
+from gancourse import datasets
+from gancourse.diagnostics.health import EXPLODE_LIMITS, EXPLODE_ROWS, HealthMonitor, explosion
+from gancourse.models import mlp
 from gancourse.training import TrainConfig, TrainingDiverged, train, train_seeds
+from gancourse.training.history import History
+from gancourse.training.seeds import init_models
 
 RING = datasets.ring()
 

@@ -11,11 +11,11 @@ import torch
 import torch.nn.functional as F
 
 from gancourse import datasets, doctor
-from gancourse.health import CHAPTERS
-from gancourse.history import History
+from gancourse.diagnostics.health import CHAPTERS
 from gancourse.lab import FIXES
-from gancourse.mlp import MLPDiscriminator, MLPGenerator
+from gancourse.models.mlp import MLPDiscriminator, MLPGenerator
 from gancourse.training import TrainConfig, TrainingDiverged, train_seeds
+from gancourse.training.history import History
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from gancourse import fashion_dcgan as fd
-from gancourse.dcgan import DCGANDiscriminator, DCGANGenerator
+from gancourse.models import fashion_dcgan as fd
+from gancourse.models.dcgan import DCGANDiscriminator, DCGANGenerator
 
 
 @pytest.fixture

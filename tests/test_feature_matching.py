@@ -11,10 +11,11 @@ from test_seeds import assert_close_up_to_adam_on_zero_gradients
 from torch import nn
 from torch.testing import assert_close
 
-from gancourse import datasets, dcgan, mlp
+from gancourse import datasets
 from gancourse.feature_matching import d_features, feature_matching_loss
-from gancourse.seeds import init_models
+from gancourse.models import dcgan, mlp
 from gancourse.training import TrainConfig, g_step, train, train_seeds
+from gancourse.training.seeds import init_models
 
 CPU = torch.device("cpu")
 

@@ -7,8 +7,8 @@ import torch
 
 from gancourse import datasets, fixes, lab
 from gancourse.metrics import BatchedModeCoverage, mode_coverage
-from gancourse.minibatch import MinibatchDiscrimination, MinibatchStdDev
-from gancourse.multi_generator import MultiMLPGenerator
+from gancourse.models.minibatch import MinibatchDiscrimination, MinibatchStdDev
+from gancourse.models.multi_generator import MultiMLPGenerator
 
 TINY = fixes.GridSetup(steps=3, settle_steps=2, width=8, depth=2, batch_size=20, n_kernels=3, kernel_dim=2,
                        n_samples=200)

@@ -1,4 +1,4 @@
-"""Tests of gancourse.games (chapter 01) against hand-computed values, closed forms and naive code."""
+"""Tests of gancourse.theory.games (chapter 01) against hand-computed values, closed forms and naive code."""
 
 import math
 
@@ -7,8 +7,8 @@ import pytest
 import torch
 from torch.testing import assert_close
 
-from gancourse import games
-from gancourse import vector_fields as vf
+from gancourse.theory import games
+from gancourse.theory import vector_fields as vf
 
 F64 = torch.float64
 

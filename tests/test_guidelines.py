@@ -4,8 +4,8 @@ import pytest
 import torch
 from torch import nn
 
-from gancourse.dcgan import DCGANDiscriminator, DCGANGenerator, dcgan_init_
-from gancourse.guidelines import GUIDELINES, broken_guidelines, dcgan_guidelines
+from gancourse.diagnostics.guidelines import GUIDELINES, broken_guidelines, dcgan_guidelines
+from gancourse.models.dcgan import DCGANDiscriminator, DCGANGenerator, dcgan_init_
 from gancourse.training import TrainConfig
 
 

@@ -13,11 +13,11 @@ from torch import nn
 
 from gancourse import datasets
 from gancourse.diagnostics import mean_pairwise_distance
-from gancourse.health import CHAPTERS, HealthMonitor, Symptom, explosion, explosion_message
-from gancourse.history import History
+from gancourse.diagnostics.health import CHAPTERS, HealthMonitor, Symptom, explosion, explosion_message
 from gancourse.losses import get_loss
-from gancourse.mlp import MLPDiscriminator, MLPGenerator
+from gancourse.models.mlp import MLPDiscriminator, MLPGenerator
 from gancourse.training import TrainConfig, train_seeds
+from gancourse.training.history import History
 
 
 def _mlp(n_in, n_out, width=32):

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from gancourse.history import History
+from gancourse.training.history import History
 
 
 def _record(history, n, shape=()):

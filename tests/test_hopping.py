@@ -9,11 +9,12 @@ import pytest
 import torch
 from torch.testing import assert_close
 
-from gancourse import datasets, mlp
+from gancourse import datasets
+from gancourse.diagnostics.snapshots import Snapshots
 from gancourse.metrics import hopping, mode_coverage_batched
-from gancourse.seeds import stacked_models
-from gancourse.snapshots import Snapshots
+from gancourse.models import mlp
 from gancourse.training import TrainConfig, train
+from gancourse.training.seeds import stacked_models
 
 RING = datasets.ring(radius=2.0, std=0.02)
 
@@ -158,7 +159,7 @@ def test_summarize_hopping_passes_its_thresholds_on():
 
 
 def test_share_map_and_strip_draw_what_they_are_given():
-    from gancourse.snapshots import share_map, strip
+    from gancourse.diagnostics.snapshots import share_map, strip
 
     steps = torch.tensor([0, 10, 20])
     shares = torch.rand(3, 8, generator=torch.Generator().manual_seed(0))

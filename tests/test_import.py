@@ -34,3 +34,19 @@ def test_importing_every_module_has_no_side_effects(tmp_path):
     result = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert int(result.stdout.split()[0]) >= 2  # it did import the package's modules
+
+
+def test_the_layer_packages_re_export_what_code_outside_imports_from_them():
+    """``gancourse.training`` is the loop's public names, ``gancourse.diagnostics`` the gradient measures'."""
+    import inspect
+
+    from gancourse import diagnostics, training
+    from gancourse.diagnostics import gradients
+    from gancourse.training import loop
+
+    assert sorted(training.__all__) == sorted(loop.__all__)
+    assert all(getattr(training, name) is getattr(loop, name) for name in loop.__all__)
+    public = sorted(name for name, f in vars(gradients).items()
+                    if inspect.isfunction(f) and f.__module__ == gradients.__name__ and not name.startswith("_"))
+    assert len(public) >= 9 and sorted(diagnostics.__all__) == public
+    assert all(getattr(diagnostics, name) is getattr(gradients, name) for name in public)

@@ -17,8 +17,8 @@ import torch
 from gancourse import lab
 from gancourse.lab.fixes import FIXES
 from gancourse.lab.store import Store, run_meta
-from gancourse.mlp import MLPDiscriminator, MLPGenerator
-from gancourse.multi_generator import MultiMLPGenerator
+from gancourse.models.mlp import MLPDiscriminator, MLPGenerator
+from gancourse.models.multi_generator import MultiMLPGenerator
 from gancourse.training import TrainConfig, train_seeds
 
 TINY = dict(steps=12, width=8, depth=1, batch_size=16)

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from gancourse.latent import class_direction, expected_norm, interpolate, lerp, random_direction_like, slerp
+from gancourse.diagnostics.latent import class_direction, expected_norm, interpolate, lerp, random_direction_like, slerp
 from gancourse.metrics.nearest import memorization_ratio, nearest_neighbours
 
 

@@ -1,10 +1,11 @@
-"""gancourse.lipschitz against hand-set weights, per-sample Jacobians and per-model loops."""
+"""gancourse.diagnostics.lipschitz against hand-set weights, per-sample Jacobians and per-model loops."""
 
 import pytest
 import torch
 from torch import nn
 
-from gancourse import lipschitz, mlp
+from gancourse.diagnostics import lipschitz
+from gancourse.models import mlp
 
 
 def test_weight_values_of_a_stack_are_each_models_weights():

@@ -119,7 +119,7 @@ def test_fid_batches_and_devices(classifier, test_split):
 def test_fid_when_the_course_picks_the_thread_count(classifier, test_split, monkeypatch):
     # without OMP_NUM_THREADS (the usual learner's set-up) threads.for_work sizes the threads from the work:
     # the suite sets OMP_NUM_THREADS=1, so this path runs only when the user's choice is hidden
-    from gancourse import threads
+    from gancourse.training import threads
 
     x_a, x_b = test_split[0][:20], test_split[0][20:40]
     expected = fid(x_a, x_b, classifier)

@@ -7,10 +7,10 @@ import torch
 from torch import nn
 from torch.testing import assert_close
 
-from gancourse.dcgan import DCGANDiscriminator, DCGANGenerator, Flatten, LatentProjection, ToImage, dcgan_init_
 from gancourse.losses import LOSSES, ONE_GENERATOR_LOSSES
-from gancourse.minibatch import MinibatchDiscrimination, MinibatchStdDev, pack
-from gancourse.mlp import MLPDiscriminator, MLPGenerator, ScalarLinear, StackedLinear, stack_models
+from gancourse.models.dcgan import DCGANDiscriminator, DCGANGenerator, Flatten, LatentProjection, ToImage, dcgan_init_
+from gancourse.models.minibatch import MinibatchDiscrimination, MinibatchStdDev, pack
+from gancourse.models.mlp import MLPDiscriminator, MLPGenerator, ScalarLinear, StackedLinear, stack_models
 
 S = 3  # seeds
 
@@ -420,7 +420,7 @@ def test_D_output_layers_are_linear_layers_with_one_output():
 
 
 def test_prelu_is_max_plus_learned_slope_times_min_and_stacks_per_seed():
-    from gancourse import mlp
+    from gancourse.models import mlp
 
     x = torch.linspace(-3, 3, 13)
     assert_close(mlp.make_activation("prelu")(x), torch.where(x >= 0, x, 0.25 * x))  # He et al. 2015's init
@@ -449,7 +449,7 @@ def test_prelu_is_max_plus_learned_slope_times_min_and_stacks_per_seed():
 
 
 def test_dcgan_and_the_batch_norm_discriminator_accept_the_new_options():
-    from gancourse import mlp
+    from gancourse.models import mlp
 
     D = DCGANDiscriminator(image_size=28, channels=1, width=8, activation="prelu")
     assert D(torch.randn(2, 1, 28, 28)).shape == (2, 1)

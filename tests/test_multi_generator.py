@@ -11,11 +11,12 @@ from test_seeds import assert_close_up_to_adam_on_zero_gradients
 from torch import nn
 from torch.testing import assert_close
 
-from gancourse import datasets, dcgan, mlp
+from gancourse import datasets
 from gancourse.losses import d_mad_gan_loss, g_mad_gan_loss, get_loss, p_real_mad_gan
-from gancourse.multi_generator import MultiGenerator, MultiMLPGenerator, generator_index, multi_dcgan_generator
-from gancourse.seeds import init_models
+from gancourse.models import dcgan, mlp
+from gancourse.models.multi_generator import MultiGenerator, MultiMLPGenerator, generator_index, multi_dcgan_generator
 from gancourse.training import TrainConfig, d_step, train, train_seeds
+from gancourse.training.seeds import init_models
 
 CPU = torch.device("cpu")
 

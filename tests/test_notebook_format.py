@@ -3,7 +3,7 @@
 * Reading a chapter with nbformat and writing it back (what JupyterLab's server does on save)
   changes no byte, so saving a chapter unchanged does not rewrite it and a learner gets no git
   conflict from it. ``scripts/execute_notebooks.py`` writes notebooks in that form.
-* Training progress bars (:mod:`gancourse.progress`) leave a text copy of their final state in
+* Training progress bars (:mod:`gancourse.training.progress`) leave a text copy of their final state in
   the saved notebook. Before issue 11, chapter 00 showed "training: 0%" in the text fallback
   (what GitHub and static pages show) under a run that had finished: tqdm's notebook bar keeps
   the text it had when it first appeared. Tested by executing a tiny notebook with nbclient.
@@ -49,15 +49,16 @@ def _tiny_notebook(path: Path, cells: list[str]) -> None:
 
 
 TRAIN = """\
-from gancourse import datasets, mlp
-from gancourse.seeds import init_models
+from gancourse import datasets
+from gancourse.models import mlp
+from gancourse.training.seeds import init_models
 from gancourse.training import TrainConfig, train
 G, D = init_models(0, lambda: mlp.MLPGenerator(width=8), lambda: mlp.MLPDiscriminator(width=8))
 result = train(G, D, datasets.ring().sample, TrainConfig(steps=40, batch_size=8, log_every=10), device="cpu")
 """
 
 FROZEN_D = """\
-from gancourse.best_response import train_g_against_frozen_d
+from gancourse.theory.best_response import train_g_against_frozen_d
 frozen = train_g_against_frozen_d(G, D, TrainConfig(steps=30, batch_size=8, log_every=10), device="cpu")
 """
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from gancourse.oscillation import Oscillation, detrend, measure_oscillation, power_spectrum, settling_ratio
+from gancourse.diagnostics.oscillation import Oscillation, detrend, measure_oscillation, power_spectrum, settling_ratio
 
 
 def _sine(T=1000, period=50, amplitude=2.0, phase=0.3, offset=5.0):
@@ -127,10 +127,11 @@ def test_flat_series_and_bad_input():
 
 
 def test_the_sample_track_keeps_g_of_the_same_z_at_every_flush():
-    from gancourse import datasets, mlp
-    from gancourse.oscillation import SampleTrack
-    from gancourse.seeds import stacked_models
+    from gancourse import datasets
+    from gancourse.diagnostics.oscillation import SampleTrack
+    from gancourse.models import mlp
     from gancourse.training import TrainConfig, train
+    from gancourse.training.seeds import stacked_models
 
     G, D = stacked_models([0, 1], lambda: mlp.MLPGenerator(z_dim=4, width=8, depth=1),
                           lambda: mlp.MLPDiscriminator(width=8, depth=1))
@@ -153,7 +154,7 @@ def test_the_sample_track_keeps_g_of_the_same_z_at_every_flush():
 
 
 def test_the_sample_track_of_one_run_averages_over_its_samples():
-    from gancourse.oscillation import SampleTrack
+    from gancourse.diagnostics.oscillation import SampleTrack
 
     G, z = nn.Linear(2, 3), torch.randn(5, 2, generator=torch.Generator().manual_seed(0))  # 5 samples in 3-D
     track = SampleTrack(z)

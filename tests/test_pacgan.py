@@ -7,13 +7,13 @@ import torch
 import torch.nn.functional as F
 
 from gancourse import datasets
-from gancourse.maxout import Maxout
-from gancourse.minibatch import pack
-from gancourse.pacgan import BN_EPSILON, PacGANDiscriminator, PacGANGenerator, PackedBatchNorm, n_parameters
-from gancourse.seeds import stacked_models
-from gancourse.simultaneous import simultaneous_step
-from gancourse.steps import make_optimizer
+from gancourse.models.maxout import Maxout
+from gancourse.models.minibatch import pack
+from gancourse.models.pacgan import BN_EPSILON, PacGANDiscriminator, PacGANGenerator, PackedBatchNorm, n_parameters
 from gancourse.training import TrainConfig, train, train_seeds
+from gancourse.training.seeds import stacked_models
+from gancourse.training.simultaneous import simultaneous_step
+from gancourse.training.steps import make_optimizer
 
 
 def naive_maxout(x, weight, bias, out_features, pieces):

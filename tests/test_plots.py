@@ -11,8 +11,8 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 from gancourse import datasets, plots  # noqa: E402
-from gancourse.health import Symptom  # noqa: E402
-from gancourse.history import History  # noqa: E402
+from gancourse.diagnostics.health import Symptom  # noqa: E402
+from gancourse.training.history import History  # noqa: E402
 
 
 def _linear_d(w=(3.0, 0.0), b=0.0):

@@ -8,10 +8,10 @@ import shutil
 import pytest
 import torch
 
-from gancourse import dcgan
 from gancourse.metrics import ChecksumError
 from gancourse.metrics.classifier import file_sha256
-from gancourse.pretrained import DCGAN_CHECKSUM_PATH, DCGAN_SETUP, DCGAN_WEIGHTS_PATH, load_fashion_dcgan
+from gancourse.models import dcgan
+from gancourse.models.pretrained import DCGAN_CHECKSUM_PATH, DCGAN_SETUP, DCGAN_WEIGHTS_PATH, load_fashion_dcgan
 
 
 def test_the_committed_weights_load_and_match_their_record():

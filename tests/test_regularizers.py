@@ -5,7 +5,7 @@ import torch
 from torch import nn
 from torch.testing import assert_close
 
-from gancourse.mlp import StackedLinear
+from gancourse.models.mlp import StackedLinear
 from gancourse.regularizers import (
     add_instance_noise,
     clip_weights_,

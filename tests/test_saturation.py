@@ -4,9 +4,11 @@ import pytest
 import torch
 from torch import nn
 
-from gancourse import datasets, mlp, saturation
+from gancourse import datasets
+from gancourse.diagnostics import saturation
 from gancourse.losses import g_non_saturating_loss, g_saturating_loss
-from gancourse.mlp import StackedLinear
+from gancourse.models import mlp
+from gancourse.models.mlp import StackedLinear
 from gancourse.training import TrainingDiverged
 
 

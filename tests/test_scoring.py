@@ -5,10 +5,8 @@ import math
 import pytest
 import torch
 
-from gancourse.fashion_dcgan import fashion_dcgan
-from gancourse.history import History
 from gancourse.metrics import FIDScorer, class_histogram, kl_to_uniform, load_classifier
-from gancourse.scoring import (
+from gancourse.metrics.scoring import (
     CheckpointScorer,
     make_fid_scorer,
     sample_images,
@@ -16,6 +14,8 @@ from gancourse.scoring import (
     train_scored,
     train_scored_seeds,
 )
+from gancourse.models.fashion_dcgan import fashion_dcgan
+from gancourse.training.history import History
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,10 @@ import pytest
 import torch
 from torch.testing import assert_close
 
-from gancourse import datasets, losses, mlp
-from gancourse.seeds import Randomness, grad_norm, init_models, n_models, per_seed_loss
+from gancourse import datasets, losses
+from gancourse.models import mlp
 from gancourse.training import TrainConfig, d_step, g_step, train, train_seeds
+from gancourse.training.seeds import Randomness, grad_norm, init_models, n_models, per_seed_loss
 
 CPU = torch.device("cpu")
 SEEDS = [3, 5, 11]

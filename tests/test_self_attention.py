@@ -4,8 +4,8 @@ import pytest
 import torch
 from torch.testing import assert_close
 
-from gancourse.dcgan import DCGANDiscriminator
-from gancourse.self_attention import SelfAttention2d
+from gancourse.models.dcgan import DCGANDiscriminator
+from gancourse.models.self_attention import SelfAttention2d
 
 
 def naive_self_attention(layer: SelfAttention2d, x: torch.Tensor) -> torch.Tensor:

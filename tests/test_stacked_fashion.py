@@ -6,10 +6,10 @@ import pytest
 import torch
 
 from gancourse import stacked_fashion
-from gancourse.dcgan import DCGANDiscriminator
 from gancourse.metrics import load_classifier, predict_classes
-from gancourse.minibatch import MinibatchDiscrimination
-from gancourse.multi_generator import MultiGenerator
+from gancourse.models.dcgan import DCGANDiscriminator
+from gancourse.models.minibatch import MinibatchDiscrimination
+from gancourse.models.multi_generator import MultiGenerator
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,11 @@ import torch
 from test_seeds import assert_close_up_to_adam_on_zero_gradients
 from torch.testing import assert_close
 
-from gancourse import datasets, mlp
-from gancourse.seeds import init_models
-from gancourse.stacked_spectral_norm import StackedSpectralNorm
+from gancourse import datasets
+from gancourse.models import mlp
+from gancourse.models.stacked_spectral_norm import StackedSpectralNorm
 from gancourse.training import TrainConfig, train, train_seeds
+from gancourse.training.seeds import init_models
 
 CPU = torch.device("cpu")
 

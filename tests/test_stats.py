@@ -6,7 +6,7 @@ import statistics
 import pytest
 import torch
 
-from gancourse.stats import mean_spread, rank, spearman
+from gancourse.metrics.stats import mean_spread, rank, spearman
 
 
 def test_rank_gives_ties_their_mean_rank():

@@ -14,10 +14,11 @@ import sys
 import pytest
 import torch
 
-from gancourse import datasets, dcgan, mlp, threads
+from gancourse import datasets
 from gancourse.metrics import FIDScorer
-from gancourse.seeds import init_models
-from gancourse.training import TrainConfig, train
+from gancourse.models import dcgan, mlp
+from gancourse.training import TrainConfig, threads, train
+from gancourse.training.seeds import init_models
 
 MANY = threads.default_threads()
 needs_cores = pytest.mark.skipif(MANY < 2, reason="a machine with one core has nothing to choose")

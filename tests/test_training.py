@@ -12,22 +12,16 @@ import torch
 from torch import nn
 from torch.testing import assert_close
 
-from gancourse import datasets, dcgan, losses, mlp
-from gancourse.health import HealthMonitor
-from gancourse.history import History
+from gancourse import datasets, losses
+from gancourse.diagnostics.health import HealthMonitor
 from gancourse.losses import ONE_GENERATOR_LOSSES
-from gancourse.minibatch import pack
-from gancourse.seeds import Randomness, init_models
-from gancourse.steps import _autocast, _judge, judges_samples_alone
-from gancourse.training import (
-    TrainConfig,
-    TrainingDiverged,
-    _divergence,
-    d_step,
-    g_step,
-    train,
-    unrolled_g_step,
-)
+from gancourse.models import dcgan, mlp
+from gancourse.models.minibatch import pack
+from gancourse.training import TrainConfig, TrainingDiverged, d_step, g_step, train, unrolled_g_step
+from gancourse.training.history import History
+from gancourse.training.loop import _divergence
+from gancourse.training.seeds import Randomness, init_models
+from gancourse.training.steps import _autocast, _judge, judges_samples_alone
 
 CPU = torch.device("cpu")
 

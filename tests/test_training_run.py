@@ -8,9 +8,10 @@ import pytest
 import torch
 from torch.testing import assert_close
 
-from gancourse import datasets, mlp
-from gancourse.seeds import init_models, stacked_models
+from gancourse import datasets
+from gancourse.models import mlp
 from gancourse.training import Run, TrainConfig, TrainingDiverged, train
+from gancourse.training.seeds import init_models, stacked_models
 
 CPU = torch.device("cpu")
 

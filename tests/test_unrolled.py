@@ -9,11 +9,11 @@ import pytest
 import torch
 from torch.testing import assert_close
 
-from gancourse import mlp
-from gancourse.seeds import init_models
-from gancourse.steps import unrolled_g_step
+from gancourse.models import mlp
 from gancourse.training import TrainConfig, d_step
-from gancourse.unrolled import AdamState, adam_settings, adam_state, adam_update, look_ahead
+from gancourse.training.seeds import init_models
+from gancourse.training.steps import unrolled_g_step
+from gancourse.training.unrolled import AdamState, adam_settings, adam_state, adam_update, look_ahead
 
 
 def test_adam_update_equals_torch_adam_over_several_steps():
@@ -166,8 +166,8 @@ def test_unroll_order_is_validated():
 
 def test_a_checkpoint_written_before_unroll_order_existed_resumes_as_first_order(tmp_path):
     from gancourse import datasets
-    from gancourse.checkpoint import load_checkpoint, save_checkpoint
     from gancourse.training import train
+    from gancourse.training.checkpoint import load_checkpoint, save_checkpoint
 
     make = (lambda: mlp.MLPGenerator(width=8, depth=1), lambda: mlp.MLPDiscriminator(width=8, depth=1))
     config = TrainConfig(steps=2, batch_size=8, unrolled_steps=2, checkpoint_every=2,

@@ -2,9 +2,10 @@
 
 import torch
 
-from gancourse import lipschitz, mlp
-from gancourse.critics import ShiftGenerator, fit_d
-from gancourse.seeds import init_models
+from gancourse.diagnostics import lipschitz
+from gancourse.models import mlp
+from gancourse.theory.critics import ShiftGenerator, fit_d
+from gancourse.training.seeds import init_models
 from gancourse.widgets.critic import CriticExplorer
 
 

@@ -1,11 +1,11 @@
-"""Chapter 01's widget, pressed from Python: the runs it shows against the closed forms of gancourse.games."""
+"""Chapter 01's widget, pressed from Python: the runs it shows against the closed forms of gancourse.theory.games."""
 
 import math
 
 import pytest
 import torch
 
-from gancourse import games
+from gancourse.theory import games
 from gancourse.widgets.games import GameExplorer
 
 

@@ -2,7 +2,9 @@
 
 import torch
 
-from gancourse import datasets, mlp, saturation
+from gancourse import datasets
+from gancourse.diagnostics import saturation
+from gancourse.models import mlp
 from gancourse.widgets.saturation import StarvationExplorer
 
 

@@ -6,8 +6,8 @@ import torch
 
 matplotlib.use("Agg")
 
-from gancourse.dcgan import DCGANGenerator  # noqa: E402
 from gancourse.metrics import load_classifier  # noqa: E402
+from gancourse.models.dcgan import DCGANGenerator  # noqa: E402
 from gancourse.widgets.checkpoints import CheckpointSlider  # noqa: E402
 from gancourse.widgets.latent import LatentWalk  # noqa: E402
 

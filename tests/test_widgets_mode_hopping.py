@@ -8,11 +8,12 @@ from dataclasses import replace
 import pytest
 import torch
 
-from gancourse import datasets, mlp
+from gancourse import datasets
+from gancourse.diagnostics.snapshots import Snapshots
 from gancourse.metrics.hopping import mode_shares_over_time
-from gancourse.seeds import init_models
-from gancourse.snapshots import Snapshots
+from gancourse.models import mlp
 from gancourse.training import TrainConfig, train
+from gancourse.training.seeds import init_models
 from gancourse.widgets.mode_hopping import Film, LiveRun, film_from, mode_hopping_widget
 
 RING = datasets.ring(radius=2.0, std=0.02)

@@ -6,8 +6,8 @@ below), never the notebooks. Everything happens in a scratch copy of the reposit
 working tree is never touched:
 
     python benchmarks/mutation/run.py                                  # every core module
-    python benchmarks/mutation/run.py --module gancourse/steps.py      # one module (repeatable)
-    python benchmarks/mutation/run.py --module gancourse/steps.py --sample 60   # 60 mutants of it
+    python benchmarks/mutation/run.py --module gancourse/training/steps.py      # one module (repeatable)
+    python benchmarks/mutation/run.py --module gancourse/training/steps.py --sample 60   # 60 mutants of it
     python benchmarks/mutation/run.py --rev HEAD~3 --label before      # the code and tests of a commit
     python benchmarks/mutation/run.py --render                         # REPORT.md from results/*.json
 
@@ -56,39 +56,60 @@ MODULES: dict[str, list[str]] = {
     "gancourse/losses.py": ["tests/test_losses.py"],
     "gancourse/regularizers.py": ["tests/test_regularizers.py"],
     # the second-order unrolled step and feature matching's G step have their own test files
-    "gancourse/steps.py": ["tests/test_training.py", "tests/test_seeds.py", "tests/test_unrolled.py",
+    "gancourse/training/steps.py": ["tests/test_training.py", "tests/test_seeds.py", "tests/test_unrolled.py",
                            "tests/test_feature_matching.py"],
-    "gancourse/training.py": ["tests/test_training.py", "tests/test_seeds.py", "tests/test_checkpoint.py"],
-    "gancourse/seeds.py": ["tests/test_seeds.py"],
+    "gancourse/training/loop.py": ["tests/test_training.py", "tests/test_seeds.py", "tests/test_checkpoint.py"],
+    "gancourse/training/seeds.py": ["tests/test_seeds.py"],
     "gancourse/metrics/modes.py": ["tests/test_metrics_modes.py"],
     "gancourse/metrics/fid.py": ["tests/test_metrics_images.py"],
     "gancourse/metrics/histograms.py": ["tests/test_metrics_images.py"],
     "gancourse/metrics/counting.py": ["tests/test_metrics_counting.py"],
-    "gancourse/diagnostics.py": ["tests/test_diagnostics.py"],
-    "gancourse/health.py": ["tests/test_health.py"],
+    "gancourse/diagnostics/gradients.py": ["tests/test_diagnostics.py"],
+    "gancourse/diagnostics/health.py": ["tests/test_health.py"],
     "gancourse/plots.py": ["tests/test_plots.py"],
     # the new code of chapters 04-09 that carries numbers (issue 20: the same bar as the core)
     "gancourse/feature_matching.py": ["tests/test_feature_matching.py"],
-    "gancourse/multi_generator.py": ["tests/test_multi_generator.py"],
-    "gancourse/oscillation.py": ["tests/test_oscillation.py"],
+    "gancourse/models/multi_generator.py": ["tests/test_multi_generator.py"],
+    "gancourse/diagnostics/oscillation.py": ["tests/test_oscillation.py"],
     "gancourse/doctor.py": ["tests/test_doctor.py"],
-    "gancourse/balancing.py": ["tests/test_balancing.py"],
+    "gancourse/training/balancing.py": ["tests/test_balancing.py"],
     "gancourse/lab/table.py": ["tests/test_lab.py"],
     "gancourse/metrics/hopping.py": ["tests/test_hopping.py"],
     # not in the default set, runnable with --module
-    "gancourse/best_response.py": ["tests/test_best_response.py"],
-    "gancourse/saturation.py": ["tests/test_saturation.py"],
-    "gancourse/dcgan.py": ["tests/test_models.py"],
-    "gancourse/minibatch.py": ["tests/test_models.py"],
-    "gancourse/mlp.py": ["tests/test_models.py"],
+    "gancourse/theory/best_response.py": ["tests/test_best_response.py"],
+    "gancourse/diagnostics/saturation.py": ["tests/test_saturation.py"],
+    "gancourse/models/dcgan.py": ["tests/test_models.py"],
+    "gancourse/models/minibatch.py": ["tests/test_models.py"],
+    "gancourse/models/mlp.py": ["tests/test_models.py"],
     "gancourse/datasets.py": ["tests/test_datasets.py"],
     "gancourse/runtime.py": ["tests/test_runtime.py"],
-    "gancourse/history.py": ["tests/test_history.py"],
-    "gancourse/games.py": ["tests/test_games.py"],
-    "gancourse/vector_fields.py": ["tests/test_games.py"],
+    "gancourse/training/history.py": ["tests/test_history.py"],
+    "gancourse/theory/games.py": ["tests/test_games.py"],
+    "gancourse/theory/vector_fields.py": ["tests/test_games.py"],
 }
 CORE = list(MODULES)[:19]
 EXTRA_TESTS = "tests/test_bad_inputs*.py"
+
+# where modules went when the package was grouped into subpackages: results files recorded before that name
+# them by their old paths (REPORT.md keeps those rows as they were; explained.toml and --recheck/--resume follow)
+MOVED: dict[str, str] = {
+    "gancourse/steps.py": "gancourse/training/steps.py",
+    "gancourse/training.py": "gancourse/training/loop.py",
+    "gancourse/seeds.py": "gancourse/training/seeds.py",
+    "gancourse/history.py": "gancourse/training/history.py",
+    "gancourse/balancing.py": "gancourse/training/balancing.py",
+    "gancourse/diagnostics.py": "gancourse/diagnostics/gradients.py",
+    "gancourse/health.py": "gancourse/diagnostics/health.py",
+    "gancourse/oscillation.py": "gancourse/diagnostics/oscillation.py",
+    "gancourse/saturation.py": "gancourse/diagnostics/saturation.py",
+    "gancourse/multi_generator.py": "gancourse/models/multi_generator.py",
+    "gancourse/dcgan.py": "gancourse/models/dcgan.py",
+    "gancourse/minibatch.py": "gancourse/models/minibatch.py",
+    "gancourse/mlp.py": "gancourse/models/mlp.py",
+    "gancourse/best_response.py": "gancourse/theory/best_response.py",
+    "gancourse/games.py": "gancourse/theory/games.py",
+    "gancourse/vector_fields.py": "gancourse/theory/vector_fields.py",
+}
 
 # plots: only the functions that compute what is drawn (colours, arrows, bands, bars, shares);
 # the styling kwargs of the others are not the numeric core
@@ -240,7 +261,8 @@ def explanation(survivor: dict, module: str, explained: list[dict]) -> str | Non
     """The ``why`` of the first entry of ``explained.toml`` that matches: module, function (a glob), the mutated
     line (``"*"``: any) and, if the entry gives it, the original line ``old``; spaces are ignored."""
     for entry in explained:
-        if entry["module"] != module or not fnmatch.fnmatchcase(survivor["function"], entry["function"]):
+        if entry["module"] != MOVED.get(module, module) \
+                or not fnmatch.fnmatchcase(survivor["function"], entry["function"]):
             continue
         if entry["line"] != "*" and _normal(entry["line"]) != _normal(survivor["line"]):
             continue
@@ -250,6 +272,34 @@ def explanation(survivor: dict, module: str, explained: list[dict]) -> str | Non
             continue
         return entry["why"]
     return None
+
+
+def recorded(modules: dict, module: str) -> tuple[str | None, dict | None]:
+    """``module``'s entry in a results file and the path it is recorded under: its current path, or the path it
+    had before it moved (``MOVED``), then with its mutant names renamed to the current module's."""
+    if module in modules:
+        return module, modules[module]
+    old = next((o for o, new in MOVED.items() if new == module and o in modules), None)
+    if old is None:
+        return None, None
+    before, after = old.removesuffix(".py").replace("/", ".") + ".", module.removesuffix(".py").replace("/", ".") + "."
+    rename = lambda name: after + name[len(before):] if name.startswith(before) else name  # noqa: E731
+    entry = json.loads(json.dumps(modules[old]))
+    for survivor in entry["survivors"]:
+        survivor["mutant"] = rename(survivor["mutant"])
+    if "status" in entry:
+        entry["status"] = {rename(name): status for name, status in entry["status"].items()}
+    return old, entry
+
+
+def at_revision(rev: str, module: str) -> str:
+    """The path of ``module`` in commit ``rev``: in a commit from before it moved (``MOVED``), its old path."""
+    def exists(path: str) -> bool:
+        return subprocess.run(["git", "-C", str(ROOT), "cat-file", "-e", f"{rev}:{path}"],
+                              capture_output=True).returncode == 0
+
+    old = next((o for o, new in MOVED.items() if new == module), None)
+    return old if old is not None and not exists(module) and exists(old) else module
 
 
 def _normal(line: str) -> str:
@@ -358,14 +408,19 @@ def main() -> None:
                  code=f"commit {head}" if args.rev else f"working tree on {head}",
                  machine=f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the start, "
                          f"{args.jobs} mutmut worker(s), OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}")
-    for module in modules:
+    for current in modules:
+        tests = MODULES[current]
+        module = at_revision(args.rev, current) if args.rev else current  # a commit from before a move: the old path
         work = args.work / module.replace("/", "_").removesuffix(".py")
-        prepare(work, args.rev, [module], MODULES[module])
+        prepare(work, args.rev, [module], tests)
         names = mutant_names(work, module)
         population = len(names)
         if args.sample and args.sample < len(names):
-            names = sorted(random.Random(f"{args.sample_seed}:{module}").sample(names, args.sample))
-        previous = (json.loads(out.read_text()) if out.exists() else {"modules": {}})["modules"].get(module)
+            # keyed by the path the module had when the samples of results/ were drawn: a moved module draws the same
+            key = next((old for old, new in MOVED.items() if new == module), module)
+            names = sorted(random.Random(f"{args.sample_seed}:{key}").sample(names, args.sample))
+        recorded_as, previous = recorded((json.loads(out.read_text()) if out.exists() else {"modules": {}})["modules"],
+                                         module)
         if args.recheck:  # the unexplained survivors only: an explained one is expected to survive
             if previous is None:
                 parser.error(f"--recheck: results/{args.label}.json has no {module}")
@@ -377,9 +432,9 @@ def main() -> None:
             if previous is None or "status" not in previous:
                 parser.error(f"--resume: results/{args.label}.json has no per-mutant status of {module}")
             names = [n for n, st in previous["status"].items() if st == "not checked"]
-        print(f"{module}: {len(names)} of {population} mutants, tests {MODULES[module]}", flush=True)
+        print(f"{module}: {len(names)} of {population} mutants, tests {tests}", flush=True)
         result = run_module(work, module, names, args.jobs, args.timeout)
-        result.update(tests=MODULES[module], population=population, sample_seed=args.sample_seed)
+        result.update(tests=tests, population=population, sample_seed=args.sample_seed)
         if args.recheck:  # the mutants killed before stay killed: the tests that killed them are still there
             counts = dict(previous["counts"])
             for s in again:
@@ -408,6 +463,8 @@ def main() -> None:
         # merged into the file after every module: a long run can be stopped, modules re-run one by one
         run = json.loads(out.read_text()) if out.exists() else {"modules": {}}
         run.update(about)
+        if recorded_as not in (None, module):  # a module recorded before it moved: its row goes on under its path
+            del run["modules"][recorded_as]
         run["modules"][module] = result
         out.write_text(json.dumps(run, indent=1) + "\n")
     (HERE / "REPORT.md").write_text(render() + "\n")

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 import torch
 
 from gancourse import doctor
-from gancourse.history import History
 from gancourse.lab.fixes import Fix, get_fix
 from gancourse.training import TrainConfig
+from gancourse.training.history import History
 from gancourse.widgets.scenarios import COLLAPSE, DIVERGENCE, HEALTHY
 from gancourse.widgets.session import Session, Settings
 
@@ -35,7 +35,7 @@ class CaseSettings(Settings):
     """The playground's settings plus one it has no control for: ``simultaneous`` D and G steps (chapter 01).
 
     With ``simultaneous`` D and G step at once from one batch, each against the other's current
-    weights (:mod:`gancourse.simultaneous`), the update whose rotation chapter 01 shows on the Dirac-GAN.
+    weights (:mod:`gancourse.training.simultaneous`), the update whose rotation chapter 01 shows on the Dirac-GAN.
     """
 
     simultaneous: bool = False

@@ -27,9 +27,9 @@ from torch import Tensor, nn
 from gancourse import datasets
 from gancourse.lab.fixes import Fix
 from gancourse.metrics import mode_coverage_batched
-from gancourse.mlp import MLPDiscriminator, MLPGenerator
-from gancourse.multi_generator import MultiMLPGenerator
-from gancourse.pacgan import PacGANDiscriminator, PacGANGenerator
+from gancourse.models.mlp import MLPDiscriminator, MLPGenerator
+from gancourse.models.multi_generator import MultiMLPGenerator
+from gancourse.models.pacgan import PacGANDiscriminator, PacGANGenerator
 from gancourse.runtime import by_budget
 from gancourse.training import TrainConfig, TrainingDiverged, train_seeds
 
@@ -94,7 +94,7 @@ def mlp_setup(steps: int | None = None, width: int = 32, depth: int = 2, lr: flo
     """The course's small 2-D GAN: MLPs of ``depth`` x ``width`` (batch norm in G, LeakyReLU in D), Adam.
 
     ``steps`` defaults to the budget's (smoke 20, default 400, full 5,000). MAD-GAN's generators
-    are :class:`~gancourse.multi_generator.MultiMLPGenerator` (stacked seeds). Chapter 09's table.
+    are :class:`~gancourse.models.multi_generator.MultiMLPGenerator` (stacked seeds). Chapter 09's table.
     """
     steps = by_budget(smoke=20, default=400, full=5_000) if steps is None else steps
     return Setup("mlp", MLPGenerator, MLPDiscriminator, G={"width": width, "depth": depth, "norm": "batch"},
@@ -108,7 +108,7 @@ PACGAN_STEPS = 400_000
 
 
 def pacgan_setup(steps: int = PACGAN_STEPS, simultaneous: bool = True, width_g: int = 400, width_d: int = 200) -> Setup:
-    """PacGAN's table 1 (Lin et al. 2018) as their code runs it; see :mod:`gancourse.pacgan` for the nets.
+    """PacGAN's table 1 (Lin et al. 2018) as their code runs it; see :mod:`gancourse.models.pacgan` for the nets.
 
     Adam lr 1e-4, beta1 0.8 (beta2 0.999, Blocks' default), batch 100 (inputs of D: 100 packs of m
     samples), non-saturating loss, D and G updated simultaneously from one batch, a fixed set of

@@ -19,8 +19,8 @@ from pathlib import Path
 import torch
 
 import gancourse
-from gancourse.checkpoint import _fsync_dir
 from gancourse.runtime import budget
+from gancourse.training.checkpoint import _fsync_dir
 
 FORMAT = 1
 """Version of the store's layout."""

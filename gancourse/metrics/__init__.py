@@ -6,6 +6,12 @@
 * :mod:`~gancourse.metrics.histograms`: class histograms and the stacked 1000 modes (chapters 03, 08).
 * :mod:`~gancourse.metrics.counting`: connected-component counts (chapter 05).
 * :mod:`~gancourse.metrics.hopping`: where G's mass sits over training, mode hopping (chapter 03).
+* :mod:`~gancourse.metrics.scoring`: a run scored at checkpoints: FID, class histogram, a sample grid, the
+  losses (chapters 04, 06, 07).
+* :mod:`~gancourse.metrics.stats`: ranks, Spearman's correlation, mean and spread over seeds (chapters 04, 06-08).
+
+The package re-exports the measures above; :mod:`~gancourse.metrics.scoring` (which trains) and
+:mod:`~gancourse.metrics.stats` are imported only when asked for (``from gancourse.metrics import stats``).
 
 Importing this package is cheap: torchmetrics is imported only when an FID is computed.
 """

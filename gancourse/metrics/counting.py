@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from gancourse import threads
+from gancourse.training import threads
 
 _STEPS_PER_CHECK = 8  # propagation steps between convergence checks (each check syncs with the host)
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from gancourse import threads
 from gancourse.metrics.classifier import FashionClassifier, load_classifier
+from gancourse.training import threads
 from gancourse.validation import check_images
 
 IMAGE_SHAPE = (1, 28, 28)

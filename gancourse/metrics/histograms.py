@@ -14,8 +14,8 @@ import math
 import torch
 from torch import Tensor
 
-from gancourse import threads
 from gancourse.metrics.classifier import N_CLASSES, FashionClassifier, load_classifier
+from gancourse.training import threads
 from gancourse.validation import check_images
 
 N_STACKED = 3  # channels stacked into one sample: N_CLASSES**3 = 1000 modes

@@ -3,7 +3,7 @@
 Metz et al. 2017 (*Unrolled generative adversarial networks*, fig. 1) show a GAN on the
 8-Gaussian ring whose samples sit on one mode at a time and move from mode to mode as D
 learns to reject the current one. Chapter 03 measures that from snapshots of ``G(z)``
-(:class:`gancourse.snapshots.Snapshots`), scored with the 2-D protocol of
+(:class:`gancourse.diagnostics.snapshots.Snapshots`), scored with the 2-D protocol of
 :mod:`gancourse.metrics.modes`:
 
 * :func:`mode_shares_over_time`: the share of *all* samples that are high quality at each

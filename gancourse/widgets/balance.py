@@ -6,7 +6,7 @@ takes effect at the next step, as it would in a running job. Its figure shows, f
 steps, the samples, both losses with their values at the equilibrium D = 1/2, and where the
 centre of G's samples has been: a G that circles the ring traces a circle there while the losses
 swing at the same period. The message line gives that swing as a number
-(:func:`gancourse.oscillation.measure_oscillation`) and the modes covered
+(:func:`gancourse.diagnostics.oscillation.measure_oscillation`) and the modes covered
 (:func:`gancourse.metrics.mode_coverage`).
 
 The nets are chapter 04's: G with 2 hidden layers of 64 ReLU units and ``z`` of 16 dimensions;
@@ -26,11 +26,12 @@ import torch
 from matplotlib.figure import Figure
 from torch import Tensor
 
-from gancourse import datasets, mlp
+from gancourse import datasets
+from gancourse.diagnostics.oscillation import measure_oscillation
 from gancourse.metrics import mode_coverage
-from gancourse.oscillation import measure_oscillation
-from gancourse.seeds import init_models
+from gancourse.models import mlp
 from gancourse.training import Run, TrainConfig
+from gancourse.training.seeds import init_models
 from gancourse.widgets.view import FigureView, MessageBox
 
 Z_DIM = 16

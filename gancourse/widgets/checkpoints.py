@@ -1,6 +1,6 @@
 """A slider over a run's checkpoints: the fixed-noise sample grid at that point and FID up to it (chapter 06).
 
-The scores come from :class:`gancourse.scoring.CheckpointScorer` (or its ``to_dict()``), so
+The scores come from :class:`gancourse.metrics.scoring.CheckpointScorer` (or its ``to_dict()``), so
 moving the slider only redraws: nothing trains or samples in the callback. The same ``z``
 (``fixed_noise``) made every grid, so what changes from one checkpoint to the next is only
 what G learnt.
@@ -23,7 +23,7 @@ from gancourse.widgets.view import FigureView, MessageBox
 class CheckpointSlider:
     """Pick a checkpoint with the slider; see ``G(fixed_noise)`` there and the FID curve with that point marked.
 
-    ``scores``: a :class:`~gancourse.scoring.CheckpointScorer` or a mapping with ``step`` ``(T,)``,
+    ``scores``: a :class:`~gancourse.metrics.scoring.CheckpointScorer` or a mapping with ``step`` ``(T,)``,
     ``fid`` ``(T,)`` and ``grid`` ``(T, n, C, H, W)``. ``images_per_step`` (e.g. the batch size) labels
     the x axis in images seen instead of G steps. State: ``index`` (the checkpoint shown),
     ``view`` (:class:`~gancourse.widgets.view.FigureView`), ``message``. Show it with

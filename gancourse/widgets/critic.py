@@ -6,7 +6,7 @@ constraint between weight **clipping** (move ``c``) and the gradient **penalty**
 and see three things: the critic's surface ``f(x)`` over the plane with both samples on top, the
 histogram of its weights (with the clipping bounds ``+-c``), and the norms of its input gradient
 on points between the two samples (where the penalty looks): near 1 under the penalty, far from
-it under clipping. Each setting is trained once (:func:`gancourse.critics.fit_d`) and kept, so
+it under clipping. Each setting is trained once (:func:`gancourse.theory.critics.fit_d`) and kept, so
 going back to a setting costs nothing.
 """
 
@@ -20,10 +20,12 @@ import torch
 from matplotlib.figure import Figure
 from torch import Tensor, nn
 
-from gancourse import datasets, lipschitz, mlp, runtime
-from gancourse.critics import ShiftGenerator, fit_d
-from gancourse.distances import critic_gap
-from gancourse.seeds import init_models
+from gancourse import datasets, runtime
+from gancourse.diagnostics import lipschitz
+from gancourse.models import mlp
+from gancourse.theory.critics import ShiftGenerator, fit_d
+from gancourse.theory.distances import critic_gap
+from gancourse.training.seeds import init_models
 from gancourse.widgets.view import FigureView, MessageBox
 
 CONSTRAINTS = ("clipping", "penalty")

@@ -4,7 +4,7 @@ Move ``h`` and watch simultaneous steps spiral out faster (the radius grows as
 ``(1 + h^2)^(t/2)`` on ``x y``) while alternating steps keep circling; raise ``gamma`` (R1 on the
 Dirac-GAN, the same penalty ``gamma/2 y^2`` on the bilinear game's max player) and watch both
 spiral in. Beside the picture: the distance to the equilibrium after the last step and the
-per-step growth factor of a small error (:func:`gancourse.games.step_growth`), which says in
+per-step growth factor of a small error (:func:`gancourse.theory.games.step_growth`), which says in
 advance whether the iterates spiral out (> 1), cycle (= 1) or converge (< 1).
 """
 
@@ -17,8 +17,8 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 
-from gancourse import games
-from gancourse import vector_fields as vf
+from gancourse.theory import games
+from gancourse.theory import vector_fields as vf
 from gancourse.widgets.view import FigureView, MessageBox
 
 GAMES = {"bilinear x y": games.bilinear_field, "Dirac-GAN": games.dirac_gan_field}
@@ -62,7 +62,8 @@ class GameExplorer:
         self.message.guard(self.update)()
 
     def field(self):
-        """The descent-ascent field of the chosen game with the chosen ``gamma`` (checked by :mod:`gancourse.games`)."""
+        """The descent-ascent field of the chosen game with the chosen ``gamma`` (checked by
+        :mod:`gancourse.theory.games`)."""
         base, gamma = GAMES[self.game.value], float(self.gamma.value)
         base(torch.zeros(2, dtype=torch.float64), gamma)  # raises gancourse's message for a bad gamma
         return lambda w: base(w, gamma)

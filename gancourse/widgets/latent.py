@@ -1,7 +1,7 @@
 """A walk between two points of G's latent space: the images along the path and what the classifier sees (chapter 06).
 
 The learner moves ``t`` along the path from ``z0`` to ``z1``, switches between spherical and
-straight-line interpolation (:mod:`gancourse.latent`), and draws new end points. Each redraw
+straight-line interpolation (:mod:`gancourse.diagnostics.latent`), and draws new end points. Each redraw
 runs G on a dozen ``z`` and the classifier on the images: a short callback, nothing trains.
 """
 
@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 from torch import Tensor, nn
 
 from gancourse.datasets import FASHION_MNIST_CLASSES
-from gancourse.latent import INTERPOLATIONS, expected_norm, interpolate
+from gancourse.diagnostics.latent import INTERPOLATIONS, expected_norm, interpolate
 from gancourse.metrics.classifier import FashionClassifier
 from gancourse.widgets.view import FigureView, MessageBox
 
@@ -32,7 +32,7 @@ class LatentWalk:
                  seed: int = 0, kind: str = "spherical") -> None:
         z_dim = getattr(G, "z_dim", None)
         if z_dim is None:
-            raise ValueError("G must have a z_dim attribute (e.g. a gancourse.dcgan.DCGANGenerator)")
+            raise ValueError("G must have a z_dim attribute (e.g. a gancourse.models.dcgan.DCGANGenerator)")
         self.G, self.classifier, self.z_dim = G, classifier, z_dim
         self.device = next(G.parameters()).device
         self.generator = torch.Generator().manual_seed(seed)

@@ -1,7 +1,7 @@
 """Chapter 03's widget: scrub through where G's mass sat during training, and vary the unroll depth.
 
 Two parts share one view (G's samples at the chosen snapshot beside that seed's mode shares
-over time, :func:`gancourse.snapshots.share_map`, with a line at the snapshot):
+over time, :func:`gancourse.diagnostics.snapshots.share_map`, with a line at the snapshot):
 
 * **the recorded runs**: the chapter's own runs (plain GAN, first- and second-order unrolled)
   as :class:`Film`\\ s; a slider (with a play button) moves through the snapshots, no
@@ -24,10 +24,10 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 from torch import Tensor, nn
 
+from gancourse.diagnostics.snapshots import Snapshots, share_map
 from gancourse.metrics.hopping import dominant_mode, mode_shares_over_time, modes_held
-from gancourse.seeds import init_models
-from gancourse.snapshots import Snapshots, share_map
 from gancourse.training import Run, TrainConfig
+from gancourse.training.seeds import init_models
 from gancourse.widgets.view import FigureView, MessageBox
 
 
@@ -53,7 +53,8 @@ class Film:
 
 
 def film_from(label: str, snapshots: Snapshots, centers: Tensor, seed_names: Sequence[str] | None = None) -> Film:
-    """A :class:`Film` of recorded :class:`~gancourse.snapshots.Snapshots` (nearest-mode shares, any distance)."""
+    """A :class:`Film` of recorded :class:`~gancourse.diagnostics.snapshots.Snapshots`
+    (nearest-mode shares, any distance)."""
     samples = snapshots.samples()
     shares = mode_shares_over_time(samples, centers, 1.0, within=None)
     return Film(label, snapshots.steps, samples, shares, list(seed_names or []))
@@ -64,7 +65,7 @@ class LiveRun:
 
     ``config`` fixes the loss, learning rates, batch size, ``unrolled_steps`` and ``unroll_order``;
     G and D are built by ``make_G``/``make_D`` after seeding with ``config.seed`` (as
-    :func:`~gancourse.seeds.init_models`), so a live run with the chapter's settings starts from
+    :func:`~gancourse.training.seeds.init_models`), so a live run with the chapter's settings starts from
     the chapter's weights for that seed. The steps are :class:`gancourse.training.Run`'s (the loop
     of :func:`~gancourse.training.train`), on the CPU; G(z) is recorded every ``every`` G steps.
     """

@@ -31,7 +31,7 @@ import ipywidgets as W
 from torch import nn
 
 from gancourse.losses import ONE_GENERATOR_LOSSES
-from gancourse.mlp import ACTIVATIONS
+from gancourse.models.mlp import ACTIVATIONS
 from gancourse.widgets.panels import LEGEND, CurvePanels, FieldPanels
 from gancourse.widgets.scenarios import SCENARIOS
 from gancourse.widgets.session import DATA, HOT, Session, Settings, default_D, default_G

@@ -19,10 +19,11 @@ import torch
 from matplotlib.figure import Figure
 from torch import Tensor
 
-from gancourse import datasets, mlp, plots, runtime
+from gancourse import datasets, plots, runtime
 from gancourse.diagnostics import input_gradient_field
-from gancourse.saturation import FrozenGExperiment
-from gancourse.vector_fields import plot_curves
+from gancourse.diagnostics.saturation import FrozenGExperiment
+from gancourse.models import mlp
+from gancourse.theory.vector_fields import plot_curves
 from gancourse.widgets.view import FigureView, MessageBox
 
 ARROW_SCALE = {"saturating": 1.0, "non-saturating": 0.04}

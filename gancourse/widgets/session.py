@@ -9,10 +9,10 @@ run in chunks and measures after each chunk:
 * modes covered and the high-quality share on ``n_eval`` fixed ``z`` (the 2-D protocol of
   :mod:`gancourse.metrics.modes`; mixtures only);
 * KL and JS of grid histograms, data against samples (:mod:`gancourse.metrics.grid_divergence`);
-* the health monitor's symptoms as they appear (:mod:`gancourse.health`).
+* the health monitor's symptoms as they appear (:mod:`gancourse.diagnostics.health`).
 
 Several seeds train side by side: stacked into one model where the models allow it
-(:func:`gancourse.seeds.stacked_models`), else one run per seed (spectral norm, or a
+(:func:`gancourse.training.seeds.stacked_models`), else one run per seed (spectral norm, or a
 learner's own models that cannot be stacked).
 """
 
@@ -25,14 +25,15 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
-from gancourse import datasets, mlp
+from gancourse import datasets
 from gancourse.diagnostics import input_gradient_field, mean_pairwise_distance
-from gancourse.health import HealthMonitor, Symptom
+from gancourse.diagnostics.health import HealthMonitor, Symptom
 from gancourse.metrics.grid_divergence import grid_divergences
 from gancourse.metrics.modes import mode_coverage_batched
+from gancourse.models import mlp
 from gancourse.regularizers import spectral_norm
-from gancourse.seeds import init_models
 from gancourse.training import Run, TrainConfig
+from gancourse.training.seeds import init_models
 
 DATA: dict[str, Callable[[], datasets.Mixture | datasets.Segments]] = {
     "ring": datasets.ring, "grid": datasets.grid, "gaussian": datasets.gaussian,
