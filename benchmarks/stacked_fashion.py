@@ -4,8 +4,8 @@ Chapter 08, section 4. Each fix of ``--fixes`` trains the DCGAN of :mod:`gancour
 for ``--steps`` G steps, once per seed; each seed's G is scored on ``--samples`` samples (modes
 hit of 1,000 and KL to uniform, the VEEGAN/PacGAN protocol) and the channels of the first
 2,000 by FID against the Fashion-MNIST test set (what the fix costs in image quality). Prints
-one row per fix (mean +- sd over seeds, every seed's value, time per step relative to the plain
-GAN in the same run) beside the published Stacked MNIST figures. ``--record`` writes the rows
+one row per fix (mean ± sd over seeds and every seed's modes; :func:`gancourse.stacked_fashion.stacked_table`)
+beside the published Stacked MNIST figures; each run's time per step is printed as it ends. ``--record`` writes the rows
 to ``gancourse/recorded/stacked_fashion.json`` (or ``--record NAME``), which chapter 08 reads at the
 default budget::
 
@@ -17,14 +17,13 @@ default budget::
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 
 import torch
 
 from gancourse import datasets, recorded, runtime
 from gancourse.metrics import FIDScorer
-from gancourse.stacked_fashion import run_stacked, stacked_data
+from gancourse.stacked_fashion import run_stacked, stacked_data, stacked_table
 
 PUBLISHED = {  # Stacked MNIST, 26,000 samples (COURSE.md)
     "DCGAN (Srivastava et al. 2017, VEEGAN)": "99 modes, KL 3.40",
@@ -65,18 +64,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
             print(f"  {run.fix:<26} seed {run.seed}: {run.modes} modes, KL {run.kl:.2f}, FID {run.fid:.1f}, "
                   f"{run.ms_per_step:.1f} ms/step", flush=True)
 
-    def mean_sd(values: list[float]) -> str:
-        sd = statistics.stdev(values) if len(values) > 1 else 0.0
-        return f"{statistics.mean(values):.1f} +- {sd:.1f}"
-
-    base = statistics.mean(r["ms_per_step"] for r in rows if r["fix"] == args.fixes[0])
-    print(f"\n{'fix':<26}{'modes (of 1000)':>18}{'KL':>16}{'FID':>16}{'time/step':>11}   per seed (modes)"
-          f"\n(time per step relative to {args.fixes[0]!r}, in this run)")
-    for fix in args.fixes:
-        mine = [r for r in rows if r["fix"] == fix]
-        ms = statistics.mean(r["ms_per_step"] for r in mine)
-        print(f"{fix:<26}{mean_sd([r['modes'] for r in mine]):>18}{mean_sd([r['kl'] for r in mine]):>16}"
-              f"{mean_sd([r['fid'] for r in mine]):>16}{ms / base:>10.2f}x   {[r['modes'] for r in mine]}")
+    print()
+    print(stacked_table(rows))
     print("published (Stacked MNIST, other nets and lengths): "
           + "; ".join(f"{k}: {v}" for k, v in PUBLISHED.items()))
     seconds = time.perf_counter() - start

@@ -65,6 +65,23 @@ def store_path(name: str) -> Path:
     return _path(name).with_suffix(".jsonl")
 
 
+def store_meta(name: str) -> dict:
+    """The description line of the recorded lab store ``name``: set-up, budget, device, versions (chapter 09)."""
+    path = store_path(name)
+    if not path.exists():
+        raise FileNotFoundError(f"no recorded lab store {name!r} at {path}; benchmarks/lab_grid.py --record {name} "
+                                f"writes it")
+    first = path.read_text().split("\n", 1)[0]
+    try:
+        meta = json.loads(first)
+    except json.JSONDecodeError:
+        meta = None
+    if not isinstance(meta, dict) or meta.get("kind") != "meta":
+        raise ValueError(f"{path} does not start with a lab store's description line; rerun "
+                         f"benchmarks/lab_grid.py --record {name}")
+    return meta
+
+
 def save(name: str, settings: dict, rows: list[dict], device: torch.device | str, seconds: float,
          command: str | None = None, directory: str | os.PathLike | None = None) -> Path:
     """Write a recording atomically (never half a file) and return its path.

@@ -12,8 +12,9 @@ The nets are :mod:`gancourse.models.dcgan`'s at ``channels=3``, the training set
 
 from __future__ import annotations
 
+import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -135,3 +136,18 @@ def run_stacked(fix: str | Fix, seeds: Sequence[int], data: Tensor, steps: int, 
         fid = None if fid_scorer is None else fid_scorer(channels_as_images(x[:n_fid]))
         runs.append(StackedRun(name, seed, modes, kl, fid, steps, seconds, result.G))
     return runs
+
+
+def stacked_table(rows: Sequence[Mapping]) -> str:
+    """Rows of per-seed scores (``fix``, ``seed``, ``modes``, ``kl``, ``fid``; e.g. a recording of
+    ``benchmarks/stacked_fashion.py``) as a text table: per fix, the mean ± sd over seeds and every seed's modes."""
+    def mean_sd(values: list[float]) -> str:
+        sd = statistics.stdev(values) if len(values) > 1 else 0.0
+        return f"{statistics.mean(values):.1f} ± {sd:.1f}"
+
+    lines = [f"{'fix':<26}{'modes (of 1000)':>17}{'KL':>13}{'FID':>14}   modes per seed"]
+    for fix in dict.fromkeys(r["fix"] for r in rows):
+        mine = [r for r in rows if r["fix"] == fix]
+        lines.append(f"{fix:<26}{mean_sd([r['modes'] for r in mine]):>17}{mean_sd([r['kl'] for r in mine]):>13}"
+                     f"{mean_sd([r['fid'] for r in mine]):>14}   {[r['modes'] for r in mine]}")
+    return "\n".join(lines)

@@ -44,6 +44,8 @@ def test_chapter_09_reads_the_costly_fixes_from_the_recording_without_training(t
                          device="cpu", on_cell=trained.append)
     assert trained == [] and table.fixes == costly and len(table) == len(costly) * 2 * 8
     assert all(isinstance(row["modes"], int) and 0 <= row["modes"] <= 25 for row in table.rows)
+    meta = recorded.store_meta("lab_costly")
+    assert meta["budget"] == "default" and meta["setup"] == lab.mlp_setup().spec()
 
 
 @pytest.mark.slow

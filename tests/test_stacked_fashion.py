@@ -115,4 +115,8 @@ def test_the_stacked_script_runs_at_a_tiny_scale_and_records(tmp_path, capsys):
                                                     ("packing", 101)]
     assert recorded.load("stacked_fashion", directory=tmp_path).rows == rows
     printed = capsys.readouterr().out
-    assert "1000 modes, KL 0.06" in printed and "1.00x" in printed
+    assert "1000 modes, KL 0.06" in printed
+    table = stacked_fashion.stacked_table(rows).splitlines()
+    assert [line.split()[0] for line in table[1:]] == ["plain", "packing"]
+    modes = [r["modes"] for r in rows if r["fix"] == "packing"]
+    assert table[2].endswith(str(modes)) and f"{sum(modes) / 2:.1f} ±" in table[2]
