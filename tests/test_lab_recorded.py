@@ -35,27 +35,30 @@ def test_the_script_writes_a_store_that_run_grid_resumes(tmp_path, default_budge
     assert "cell gan on ring done" in capsys.readouterr().out
 
 
-def test_chapter_09_reads_the_costly_fixes_from_the_recording_without_training(tmp_path, default_budget):
-    costly = _script().COSTLY
+def test_chapter_09_reads_minibatch_discrimination_from_the_recording_without_training(tmp_path, default_budget):
+    fixes = _script().RECORDED
     store = tmp_path / "grid.jsonl"
-    shutil.copy(recorded.store_path("lab_costly"), store)
+    shutil.copy(recorded.store_path("lab_mbd"), store)
     trained = []
-    table = lab.run_grid(costly, ["ring", "grid"], seeds=runtime.seeds(8), setup=lab.mlp_setup(), store=store,
+    table = lab.run_grid(fixes, ["ring", "grid"], seeds=runtime.seeds(8), setup=lab.mlp_setup(), store=store,
                          device="cpu", on_cell=trained.append)
-    assert trained == [] and table.fixes == costly and len(table) == len(costly) * 2 * 8
-    assert all(isinstance(row["modes"], int) and 0 <= row["modes"] <= 25 for row in table.rows)
-    meta = recorded.store_meta("lab_costly")
+    assert trained == [] and table.fixes == fixes == ["minibatch_discrimination"] and len(table) == 2 * 8
+    assert all(float(row["modes"]).is_integer() and 0 <= row["modes"] <= 25 for row in table.rows)
+    meta = recorded.store_meta("lab_mbd")
     assert meta["budget"] == "default" and meta["setup"] == lab.mlp_setup().spec()
 
 
 @pytest.mark.slow
-def test_a_recorded_cell_is_what_the_code_trains_today(tmp_path, default_budget):
-    # the cheapest costly fix, retrained: same seeds, same set-up; modes are integers, so compare them seed by seed
-    store = tmp_path / "grid.jsonl"
-    table = lab.run_grid(["minibatch_stddev"], ["ring"], seeds=runtime.seeds(8), setup=lab.mlp_setup(), store=store,
-                         device="cpu")
-    shutil.copy(recorded.store_path("lab_costly"), tmp_path / "rec.jsonl")
-    rec = lab.run_grid(["minibatch_stddev"], ["ring"], seeds=runtime.seeds(8), setup=lab.mlp_setup(),
-                       store=tmp_path / "rec.jsonl", device="cpu")
-    ours, theirs = ([r["modes"] for r in t.rows] for t in (table, rec))
-    assert sum(a == b for a, b in zip(ours, theirs, strict=True)) >= 7, (ours, theirs)
+def test_the_recorded_cells_are_what_the_code_trains_today(tmp_path, default_budget):
+    # Retrain the ring cell as the chapter's grid would (all 8 seeds stacked: fewer seeds in a stack round the floats
+    # differently, and 400 steps of a GAN turn that into a mode or two) and compare with the recording. On the
+    # machine that recorded it the two are equal; elsewhere float rounding may differ, hence the tolerance.
+    ours = lab.run_grid(["minibatch_discrimination"], ["ring"], seeds=runtime.seeds(8), setup=lab.mlp_setup(),
+                        device="cpu")
+    store = tmp_path / "rec.jsonl"
+    shutil.copy(recorded.store_path("lab_mbd"), store)
+    theirs = lab.run_grid(["minibatch_discrimination"], ["ring"], seeds=runtime.seeds(8), setup=lab.mlp_setup(),
+                          store=store, device="cpu")
+    a, b = ([r["modes"] for r in t.rows] for t in (ours, theirs))
+    assert [r["seed"] for r in ours.rows] == [r["seed"] for r in theirs.rows]
+    assert abs(sum(a) - sum(b)) / 8 <= 0.75 and sum(abs(x - y) <= 1 for x, y in zip(a, b, strict=True)) >= 6, (a, b)
