@@ -28,7 +28,8 @@ top-level modules
     ``datasets``; ``losses``, ``regularizers`` and ``feature_matching`` (pure functions);
     ``plots``; ``runtime`` (device, seeds, budget); ``validation`` and ``checks``;
     chapter 08's ``fixes`` and ``stacked_fashion``; chapter 09's ``doctor``
-    (``python -m gancourse.doctor``).
+    (``python -m gancourse.doctor``); ``recorded``, the runs too long for a chapter's CPU
+    budget, recorded once by ``benchmarks/`` scripts and read back by chapters 04, 08 and 09.
 
 Glossary (names follow the math of the text)
 --------------------------------------------
