@@ -12,7 +12,6 @@ The nets are :mod:`gancourse.models.dcgan`'s at ``channels=3``, the training set
 
 from __future__ import annotations
 
-import statistics
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from gancourse.fixes import Fix, fix_name, get_fix
 from gancourse.metrics import FIDScorer, load_classifier, make_stacked, stacked_modes
 from gancourse.metrics.histograms import N_STACKED
 from gancourse.metrics.scoring import sample_images
+from gancourse.metrics.stats import mean_spread
 from gancourse.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from gancourse.models.fashion_dcgan import BATCH_SIZE, Z_DIM
 from gancourse.models.multi_generator import multi_dcgan_generator
@@ -142,8 +142,8 @@ def stacked_table(rows: Sequence[Mapping]) -> str:
     """Rows of per-seed scores (``fix``, ``seed``, ``modes``, ``kl``, ``fid``; e.g. a recording of
     ``benchmarks/stacked_fashion.py``) as a text table: per fix, the mean ± sd over seeds and every seed's modes."""
     def mean_sd(values: list[float]) -> str:
-        sd = statistics.stdev(values) if len(values) > 1 else 0.0
-        return f"{statistics.mean(values):.1f} ± {sd:.1f}"
+        mean, spread = mean_spread(values)
+        return f"{mean:.1f} ± {spread:.1f}"
 
     lines = [f"{'fix':<26}{'modes (of 1000)':>17}{'KL':>13}{'FID':>14}   modes per seed"]
     for fix in dict.fromkeys(r["fix"] for r in rows):

@@ -23,7 +23,6 @@ rows since the previous checkpoint. DCGANs do not stack, so several seeds are se
 from __future__ import annotations
 
 import math
-import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -34,6 +33,7 @@ from torch import Tensor, nn
 from gancourse.metrics.classifier import FashionClassifier, load_classifier
 from gancourse.metrics.fid import FIDScorer
 from gancourse.metrics.histograms import class_histogram, kl_to_uniform
+from gancourse.metrics.stats import mean_spread
 from gancourse.runtime import default_device
 from gancourse.training import TrainResult, train
 from gancourse.training.balancing import recipe_trainer
@@ -323,14 +323,14 @@ def recipe_table(rows: Sequence[Mapping]) -> str:
     """:func:`recipe_rows`' rows as a text table: per recipe, FID at the end and at its best (mean ± sd over
     seeds), D's loss at the end, real images D saw per G step, and every seed's final FID."""
     def mean_sd(values: list[float]) -> str:
-        sd = statistics.stdev(values) if len(values) > 1 else 0.0
-        return f"{statistics.mean(values):.1f} ± {sd:.1f}"
+        mean, spread = mean_spread(values)
+        return f"{mean:.1f} ± {spread:.1f}"
 
     names = list(dict.fromkeys(r["recipe"] for r in rows))
     lines = [f"{'recipe':<24}{'final FID':>14}{'best FID':>14}{'D loss':>8}{'images/step':>13}   final FID per seed"]
     for name in names:
         mine = [r for r in rows if r["recipe"] == name]
-        d_loss = statistics.mean(r["d_loss_end"] for r in mine)
+        d_loss = mean_spread([r["d_loss_end"] for r in mine])[0]
         per_step = mine[0]["images_seen"] / mine[0]["steps"][-1]
         lines.append(f"{name:<24}{mean_sd([r['final_fid'] for r in mine]):>14}"
                      f"{mean_sd([r['best_fid'] for r in mine]):>14}{d_loss:>8.3f}{per_step:>13.0f}   "
