@@ -138,6 +138,51 @@ def run_stacked(fix: str | Fix, seeds: Sequence[int], data: Tensor, steps: int, 
     return runs
 
 
+def step_costs(fixes: Sequence[str | Fix], data: Tensor, steps: int = 50, width: int = 16, repeats: int = 3,
+               seed: int = 0, device: torch.device | str | None = None, baseline: str = "plain") -> list[dict]:
+    """Time per G step of each fix on the stacked DCGAN, against ``baseline``, measured in one run.
+
+    Each of ``repeats`` rounds trains every fix for ``steps`` G steps (nets built after
+    ``torch.manual_seed(seed)``), the fixes one after another, so that a change in the machine's
+    load lands on every fix alike; a fix's time is its fastest round (wall clock and this process's
+    CPU time, each). A two-step run of every fix goes first and is not timed (start-up costs).
+    Returns one row per fix, ``baseline`` first: ``fix``, ``ms_per_step``, ``cpu_ms_per_step``,
+    ``time_ratio`` and ``cpu_ratio`` (each over ``baseline``'s). ``benchmarks/stacked_fashion.py --costs``; chapter 08.
+    """
+    names = [fix_name(f) for f in fixes]
+    if baseline in names:
+        fixes = [f for f, n in zip(fixes, names, strict=True) if n != baseline]
+        names = [n for n in names if n != baseline]
+    fixes, names = [baseline, *fixes], [baseline, *names]
+    if len(set(names)) != len(names):
+        raise ValueError(f"each fix once, please: got {names}")
+    if steps < 1 or repeats < 1:
+        raise ValueError(f"steps and repeats must be >= 1, got {steps} and {repeats}")
+    if data.dim() != 4 or tuple(data.shape[1:]) != (N_STACKED, 28, 28):
+        raise ValueError(f"data must be stacked samples (N, 3, 28, 28) from stacked_data(n), got {tuple(data.shape)}")
+    device = torch.device(device) if device is not None else default_device()
+
+    def timed(fix: str | Fix, n_steps: int) -> tuple[float, float]:
+        fix = get_fix(fix)
+        G, D = dcgan_models(fix, seed, width)
+        config = TrainConfig(steps=n_steps, batch_size=BATCH_SIZE, lr_d=2e-4, lr_g=2e-4, betas=(0.5, 0.999),
+                             z_dim=Z_DIM, seed=seed, progress=False, **fix.config)
+        start, cpu_start = time.perf_counter(), time.process_time()
+        train(G, D, data, config, device=device)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        return 1e3 * (time.perf_counter() - start) / n_steps, 1e3 * (time.process_time() - cpu_start) / n_steps
+
+    for fix in fixes:
+        timed(fix, 2)  # warm-up, not timed
+    rounds = [[timed(fix, steps) for fix in fixes] for _ in range(repeats)]
+    best = [(min(r[i][0] for r in rounds), min(r[i][1] for r in rounds)) for i in range(len(fixes))]
+    base_ms, base_cpu = best[0]
+    return [{"fix": name, "ms_per_step": round(ms, 2), "cpu_ms_per_step": round(cpu, 2),
+             "time_ratio": round(ms / base_ms, 3), "cpu_ratio": round(cpu / base_cpu, 3)}
+            for name, (ms, cpu) in zip(names, best, strict=True)]
+
+
 def stacked_table(rows: Sequence[Mapping]) -> str:
     """Rows of per-seed scores (``fix``, ``seed``, ``modes``, ``kl``, ``fid``; e.g. a recording of
     ``benchmarks/stacked_fashion.py``) as a text table: per fix, the mean ± sd over seeds and every seed's modes."""

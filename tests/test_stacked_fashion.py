@@ -120,3 +120,57 @@ def test_the_stacked_script_runs_at_a_tiny_scale_and_records(tmp_path, capsys):
     assert [line.split()[0] for line in table[1:]] == ["plain", "packing"]
     modes = [r["modes"] for r in rows if r["fix"] == "packing"]
     assert table[2].endswith(str(modes)) and f"{sum(modes) / 2:.1f} ±" in table[2]
+
+
+def test_step_costs_time_every_fix_in_rounds_against_plain(stacked, monkeypatch):
+    x, _ = stacked
+    calls = []
+    real_train = stacked_fashion.train
+
+    def counting_train(G, D, data, config, device=None):
+        calls.append((config.steps, config.unrolled_steps, config.pack))
+        return real_train(G, D, data, config, device=device)
+
+    monkeypatch.setattr(stacked_fashion, "train", counting_train)
+    rows = stacked_fashion.step_costs(["unrolled", "plain", "packing"], x, steps=3, width=8, repeats=2, device="cpu")
+    assert [r["fix"] for r in rows] == ["plain", "unrolled", "packing"]  # the baseline first
+    # a two-step warm-up of each fix, then two rounds of three steps, the fixes in turn
+    assert calls == [(2, 0, 1), (2, 5, 1), (2, 0, 2)] + [(3, 0, 1), (3, 5, 1), (3, 0, 2)] * 2
+    base = rows[0]
+    assert base["time_ratio"] == 1.0 and base["cpu_ratio"] == 1.0
+    for r in rows:
+        assert r["ms_per_step"] > 0 and r["cpu_ms_per_step"] > 0
+        assert math.isclose(r["time_ratio"], r["ms_per_step"] / base["ms_per_step"], rel_tol=0.02)
+        assert math.isclose(r["cpu_ratio"], r["cpu_ms_per_step"] / base["cpu_ms_per_step"], rel_tol=0.02)
+    # five D steps ahead for every G step: several times the plain step's work
+    assert rows[1]["cpu_ratio"] > 2, rows
+
+
+def test_step_costs_name_bad_inputs(stacked):
+    x, _ = stacked
+    with pytest.raises(ValueError, match="each fix once"):
+        stacked_fashion.step_costs(["packing", "packing"], x, steps=1)
+    with pytest.raises(ValueError, match="steps and repeats"):
+        stacked_fashion.step_costs(["packing"], x, steps=1, repeats=0)
+    with pytest.raises(ValueError, match=r"stacked samples \(N, 3, 28, 28\)"):
+        stacked_fashion.step_costs(["packing"], x[:, :2], steps=1)
+    with pytest.raises(ValueError, match="unknown fix"):
+        stacked_fashion.step_costs(["nope"], x, steps=1)
+
+
+def test_the_stacked_script_records_the_costs(tmp_path, capsys):
+    import importlib.util
+    from pathlib import Path
+
+    from gancourse import recorded
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "stacked_fashion.py"
+    spec = importlib.util.spec_from_file_location("stacked_fashion_script", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    rows = script.main(["--costs", "2", "--repeats", "1", "--fixes", "R1", "plain", "--width", "8",
+                        "--n-data", "200", "--device", "cpu", "--record", "--record-dir", str(tmp_path)])
+    assert [r["fix"] for r in rows] == ["plain", "R1"]
+    rec = recorded.load("stacked_fashion_costs", directory=tmp_path)
+    assert rec.rows == rows and rec.meta["settings"]["steps"] == 2 and rec.meta["settings"]["fixes"] == ["plain", "R1"]
+    assert "R1" in capsys.readouterr().out
