@@ -5,6 +5,7 @@ import dataclasses
 
 import pytest
 import torch
+from script_loader import load_script
 
 from gancourse import datasets
 from gancourse.losses import d_minimax_loss, g_non_saturating_loss
@@ -197,15 +198,9 @@ def test_score_recipes_gives_every_recipe_the_same_start_and_its_own_training():
 
 
 def test_the_image_balancing_script_runs_at_a_tiny_scale_and_records(tmp_path, capsys):
-    import importlib.util
-    from pathlib import Path
-
     from gancourse import recorded
 
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "balancing_images.py"
-    spec = importlib.util.spec_from_file_location("balancing_images", path)
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = load_script("benchmarks/balancing_images.py")
     rows = script.main(["--steps", "2", "--every", "1", "--seeds", "1", "--width", "4", "--n-fid", "20",
                         "--device", "cpu", "--record", "--record-dir", str(tmp_path)])
     assert [r["recipe"] for r in rows] == list(balancing.IMAGE_RECIPES) and all(len(r["fid"]) == 3 for r in rows)

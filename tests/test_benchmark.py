@@ -1,18 +1,12 @@
 """benchmarks/speed.py runs and prints every figure it documents (its timings are not tested)."""
 
-import importlib.util
-from pathlib import Path
 
 import torch
-
-SPEED = Path(__file__).resolve().parents[1] / "benchmarks" / "speed.py"
+from script_loader import load_script
 
 
 def load_speed():
-    spec = importlib.util.spec_from_file_location("speed", SPEED)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/speed.py")
 
 
 def test_the_benchmark_runs_and_prints_its_figures(capsys):

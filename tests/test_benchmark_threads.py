@@ -1,21 +1,16 @@
 """The benchmarks' busy core is bounded and always killed; benchmarks/threads.py runs and prints its figures."""
 
-import importlib.util
 import os
 import time
 from pathlib import Path
 
 import pytest
 import torch
-
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+from script_loader import load_script
 
 
 def load(name):
-    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(f"benchmarks/{name}.py")
 
 
 def _cpu_ticks(pid: int) -> int:

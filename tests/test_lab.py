@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from script_loader import load_script
 
 from gancourse import lab
 from gancourse.lab.fixes import FIXES
@@ -322,12 +323,7 @@ def test_ray_backend_gives_the_local_numbers():
 
 
 def test_the_pacgan_table_script_runs_at_a_small_scale(tmp_path, capsys):
-    import importlib.util
-
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "pacgan_table1.py"
-    spec = importlib.util.spec_from_file_location("pacgan_table1", path)
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = load_script("benchmarks/pacgan_table1.py")
     lines = script.main(["--steps", "6", "--seeds", "2", "--width-g", "8", "--width-d", "4", "--device", "cpu",
                          "--out", str(tmp_path)])
     assert sum(line.startswith("cell ") for line in lines) == 8  # 4 packings x 2 data sets, one stacked run each

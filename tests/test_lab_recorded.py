@@ -1,21 +1,15 @@
 """The lab grid recorded for chapter 09 (benchmarks/lab_grid.py): the chapter resumes from it and trains nothing."""
 
-import importlib.util
 import shutil
-from pathlib import Path
 
 import pytest
+from script_loader import load_script
 
 from gancourse import lab, recorded, runtime
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "lab_grid.py"
-
 
 def _script():
-    spec = importlib.util.spec_from_file_location("lab_grid", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/lab_grid.py")
 
 
 @pytest.fixture

@@ -1,19 +1,12 @@
 """scripts/seed_audit.py runs a notebook under several base seeds in parallel and lists every failing check cell."""
 
-import importlib.util
-from pathlib import Path
-
 import nbformat
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "seed_audit.py"
+from script_loader import load_script
 
 
 def load():
-    spec = importlib.util.spec_from_file_location("seed_audit", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("scripts/seed_audit.py")
 
 
 CELLS = [

@@ -4,6 +4,7 @@ import math
 
 import pytest
 import torch
+from script_loader import load_script
 
 from gancourse import stacked_fashion
 from gancourse.metrics import load_classifier, predict_classes
@@ -99,15 +100,9 @@ def test_run_stacked_scores_the_channels_by_fid(stacked):
 
 
 def test_the_stacked_script_runs_at_a_tiny_scale_and_records(tmp_path, capsys):
-    import importlib.util
-    from pathlib import Path
-
     from gancourse import recorded
 
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "stacked_fashion.py"
-    spec = importlib.util.spec_from_file_location("stacked_fashion_script", path)
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = load_script("benchmarks/stacked_fashion.py")
     rows = script.main(["--fixes", "plain", "packing", "--steps", "2", "--seeds", "2", "--width", "8",
                         "--samples", "30", "--n-data", "200", "--device", "cpu", "--record", "--record-dir",
                         str(tmp_path)])
@@ -159,15 +154,9 @@ def test_step_costs_name_bad_inputs(stacked):
 
 
 def test_the_stacked_script_records_the_costs(tmp_path, capsys):
-    import importlib.util
-    from pathlib import Path
-
     from gancourse import recorded
 
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "stacked_fashion.py"
-    spec = importlib.util.spec_from_file_location("stacked_fashion_script", path)
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = load_script("benchmarks/stacked_fashion.py")
     rows = script.main(["--costs", "2", "--repeats", "1", "--fixes", "R1", "plain", "--width", "8",
                         "--n-data", "200", "--device", "cpu", "--record", "--record-dir", str(tmp_path)])
     assert [r["fix"] for r in rows] == ["plain", "R1"]

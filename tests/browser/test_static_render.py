@@ -9,10 +9,10 @@ that way, renders it with nbconvert and looks at the page in the browser.
 from __future__ import annotations
 
 import base64
-import importlib.util
 import json
 
 import nbformat
+from script_loader import load_script
 
 from .conftest import ROOT, screenshot
 
@@ -20,10 +20,7 @@ CHAPTER = ROOT / "chapters" / "00_setup_and_tour.ipynb"
 
 
 def _site_builder():
-    spec = importlib.util.spec_from_file_location("build_site", ROOT / "scripts" / "build_site.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("scripts/build_site.py")
 
 
 def test_the_static_page_of_chapter_00_shows_the_playgrounds_picture(page, tmp_path):
