@@ -13,7 +13,7 @@ rounds, all in one process (:func:`gancourse.stacked_fashion.step_costs`), and `
 ``stacked_fashion_costs.json``::
 
     python benchmarks/stacked_fashion.py --record                # 3 seeds, 3,000 steps, width 16
-    python benchmarks/stacked_fashion.py --costs --record        # time per step of every fix over plain's
+    python benchmarks/stacked_fashion.py --costs 40 --repeats 5 --record   # time per step of every fix over plain's
     python benchmarks/stacked_fashion.py --fixes R1 "spectral norm" --record stacked_fashion_more
     python benchmarks/stacked_fashion.py --steps 20 --samples 500 --seeds 1   # does it run
 """
@@ -100,10 +100,11 @@ def costs(args: argparse.Namespace) -> list[dict]:
     print(f"device {device}, threads {torch.get_num_threads()}, width {args.width}, batch 64: each fix "
           f"{args.costs} G steps per round, {args.repeats} rounds, the fastest kept")
     rows = step_costs(args.fixes, data, steps=args.costs, width=args.width, repeats=args.repeats, device=device)
-    print(f"{'fix':<26}{'ms/step':>9}{'CPU ms/step':>13}{'time/step':>11}{'CPU/step':>10}")
+    print(f"{'fix':<26}{'ms/step':>9}{'CPU ms/step':>13}{'time/step':>11}{'CPU/step':>10}  slowest round")
     for r in rows:
+        slowest = 100 * (max(r["ms_rounds"]) / min(r["ms_rounds"]) - 1)
         print(f"{r['fix']:<26}{r['ms_per_step']:>9.1f}{r['cpu_ms_per_step']:>13.1f}"
-              f"{r['time_ratio']:>10.2f}x{r['cpu_ratio']:>9.2f}x")
+              f"{r['time_ratio']:>10.2f}x{r['cpu_ratio']:>9.2f}x  +{slowest:.0f}%")
     seconds = time.perf_counter() - start
     print(f"total {seconds:.0f} s")
     if args.record is not None:

@@ -144,10 +144,13 @@ def step_costs(fixes: Sequence[str | Fix], data: Tensor, steps: int = 50, width:
 
     Each of ``repeats`` rounds trains every fix for ``steps`` G steps (nets built after
     ``torch.manual_seed(seed)``), the fixes one after another, so that a change in the machine's
-    load lands on every fix alike; a fix's time is its fastest round (wall clock and this process's
-    CPU time, each). A two-step run of every fix goes first and is not timed (start-up costs).
+    load lands on every fix alike, and each round starts one fix further down the list, so that no
+    fix always runs first; a fix's time is its fastest round (wall clock and this process's CPU
+    time, each). A two-step run of every fix goes first and is not timed (start-up costs).
     Returns one row per fix, ``baseline`` first: ``fix``, ``ms_per_step``, ``cpu_ms_per_step``,
-    ``time_ratio`` and ``cpu_ratio`` (each over ``baseline``'s). ``benchmarks/stacked_fashion.py --costs``; chapter 08.
+    ``time_ratio`` and ``cpu_ratio`` (each over ``baseline``'s), and ``ms_rounds``, the wall-clock
+    time per step of every round (how much one step varies on this machine).
+    ``benchmarks/stacked_fashion.py --costs``; chapter 08.
     """
     names = [fix_name(f) for f in fixes]
     if baseline in names:
@@ -175,12 +178,16 @@ def step_costs(fixes: Sequence[str | Fix], data: Tensor, steps: int = 50, width:
 
     for fix in fixes:
         timed(fix, 2)  # warm-up, not timed
-    rounds = [[timed(fix, steps) for fix in fixes] for _ in range(repeats)]
-    best = [(min(r[i][0] for r in rounds), min(r[i][1] for r in rounds)) for i in range(len(fixes))]
+    times: list[list[tuple[float, float]]] = [[] for _ in fixes]
+    for r in range(repeats):
+        for i in [*range(r % len(fixes), len(fixes)), *range(r % len(fixes))]:  # each round starts one fix later
+            times[i].append(timed(fixes[i], steps))
+    best = [(min(ms for ms, _ in t), min(cpu for _, cpu in t)) for t in times]
     base_ms, base_cpu = best[0]
     return [{"fix": name, "ms_per_step": round(ms, 2), "cpu_ms_per_step": round(cpu, 2),
-             "time_ratio": round(ms / base_ms, 3), "cpu_ratio": round(cpu / base_cpu, 3)}
-            for name, (ms, cpu) in zip(names, best, strict=True)]
+             "time_ratio": round(ms / base_ms, 3), "cpu_ratio": round(cpu / base_cpu, 3),
+             "ms_rounds": [round(t, 2) for t, _ in rounds]}
+            for name, (ms, cpu), rounds in zip(names, best, times, strict=True)]
 
 
 def stacked_table(rows: Sequence[Mapping]) -> str:

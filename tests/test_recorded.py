@@ -47,7 +47,8 @@ def test_values_that_json_cannot_hold_are_refused_and_nothing_is_left_behind(tmp
 STACKED_KEYS = ("fix", "seed", "modes", "kl", "fid", "ms_per_step")
 
 
-@pytest.mark.parametrize("name, keys", [("stacked_fashion", STACKED_KEYS),
+@pytest.mark.parametrize("name, keys", [("stacked_fashion", STACKED_KEYS), ("stacked_fashion_b", STACKED_KEYS),
+                                        ("stacked_fashion_c", STACKED_KEYS), ("stacked_fashion_d", STACKED_KEYS),
                                         ("balancing_images", ("recipe", "seed", "fid", "final_fid", "d_loss_end"))])
 def test_the_committed_recordings_hold_every_run_they_say_they_ran(name, keys):
     rec = recorded.load(name)
@@ -57,3 +58,29 @@ def test_the_committed_recordings_hold_every_run_they_say_they_ran(name, keys):
     assert [(r[group_key], r["seed"]) for r in rec.rows] == [(g, s) for g in groups for s in settings["seeds"]]
     assert all(key in row for row in rec.rows for key in keys)
     assert rec.meta["seconds"] > 0 and rec.meta["command"].startswith("python benchmarks/")
+
+
+def test_the_stacked_recordings_together_cover_every_fix_on_the_same_set_up():
+    from gancourse.fixes import FIXES
+
+    recs = [recorded.load(name) for name in ("stacked_fashion", "stacked_fashion_b", "stacked_fashion_c",
+                                             "stacked_fashion_d")]
+    fixes = [fix for rec in recs for fix in rec.meta["settings"]["fixes"]]
+    assert sorted(fixes) == sorted(FIXES)  # each fix once, none left out
+    same = ("seeds", "steps", "width", "samples", "n_data", "n_fid", "batch_size")
+    assert all(rec.meta["settings"][k] == recs[0].meta["settings"][k] for rec in recs for k in same)
+
+
+def test_the_recorded_step_costs_time_every_fix_against_plain():
+    import math
+
+    from gancourse.fixes import FIXES
+
+    rec = recorded.load("stacked_fashion_costs")
+    rows = rec.rows
+    assert [r["fix"] for r in rows][0] == "plain" and sorted(r["fix"] for r in rows) == sorted(FIXES)
+    assert rows[0]["time_ratio"] == 1.0 and rows[0]["cpu_ratio"] == 1.0
+    for r in rows:
+        assert math.isclose(r["time_ratio"], r["ms_per_step"] / rows[0]["ms_per_step"], rel_tol=0.01)
+        assert math.isclose(r["cpu_ratio"], r["cpu_ms_per_step"] / rows[0]["cpu_ms_per_step"], rel_tol=0.01)
+    assert rec.meta["command"].startswith("python benchmarks/stacked_fashion.py --costs")

@@ -129,16 +129,20 @@ def test_step_costs_time_every_fix_in_rounds_against_plain(stacked, monkeypatch)
     monkeypatch.setattr(stacked_fashion, "train", counting_train)
     rows = stacked_fashion.step_costs(["unrolled", "plain", "packing"], x, steps=3, width=8, repeats=2, device="cpu")
     assert [r["fix"] for r in rows] == ["plain", "unrolled", "packing"]  # the baseline first
-    # a two-step warm-up of each fix, then two rounds of three steps, the fixes in turn
-    assert calls == [(2, 0, 1), (2, 5, 1), (2, 0, 2)] + [(3, 0, 1), (3, 5, 1), (3, 0, 2)] * 2
+    # a two-step warm-up of each fix, then two rounds of three steps, the fixes in turn, the second round
+    # starting one fix later
+    assert calls == [(2, 0, 1), (2, 5, 1), (2, 0, 2)] + [(3, 0, 1), (3, 5, 1), (3, 0, 2)] + [(3, 5, 1), (3, 0, 2),
+                                                                                           (3, 0, 1)]
     base = rows[0]
     assert base["time_ratio"] == 1.0 and base["cpu_ratio"] == 1.0
     for r in rows:
         assert r["ms_per_step"] > 0 and r["cpu_ms_per_step"] > 0
+        assert len(r["ms_rounds"]) == 2 and r["ms_per_step"] == min(r["ms_rounds"])  # the fastest round
         assert math.isclose(r["time_ratio"], r["ms_per_step"] / base["ms_per_step"], rel_tol=0.02)
         assert math.isclose(r["cpu_ratio"], r["cpu_ms_per_step"] / base["cpu_ms_per_step"], rel_tol=0.02)
-    # five D steps ahead for every G step: several times the plain step's work
-    assert rows[1]["cpu_ratio"] > 2, rows
+    # five D steps ahead for every G step: about three times the plain step's work (2.3-2.8x measured on a
+    # loaded 2-core machine at this size); a step_costs that timed the wrong fix would give about 1
+    assert rows[1]["cpu_ratio"] > 1.5, rows
 
 
 def test_step_costs_name_bad_inputs(stacked):
