@@ -71,6 +71,12 @@ def dcgan_models(fix: str | Fix, seed: int, width: int = 16) -> tuple[nn.Module,
     return init_models(seed, make_G, lambda: DCGANDiscriminator(**d_args))
 
 
+def train_config(fix: str | Fix, steps: int, seed: int) -> TrainConfig:
+    """The stacked DCGAN's training settings with ``fix``'s options: batch 64, Adam 2e-4 / (0.5, 0.999), z of 64."""
+    return TrainConfig(steps=steps, batch_size=BATCH_SIZE, lr_d=2e-4, lr_g=2e-4, betas=(0.5, 0.999), z_dim=Z_DIM,
+                       seed=seed, progress=False, **get_fix(fix).config)
+
+
 @dataclass
 class StackedRun:
     """One fix on stacked Fashion-MNIST for one seed: the score and the cost."""
@@ -123,8 +129,7 @@ def run_stacked(fix: str | Fix, seeds: Sequence[int], data: Tensor, steps: int, 
     runs = []
     for seed in seeds:
         G, D = dcgan_models(fix, seed, width)
-        config = TrainConfig(steps=steps, batch_size=BATCH_SIZE, lr_d=2e-4, lr_g=2e-4, betas=(0.5, 0.999),
-                             z_dim=Z_DIM, seed=seed, progress=False, **fix.config)
+        config = train_config(fix, steps, seed)
         start = time.perf_counter()
         result = train(G, D, data, config, device=device)
         if device.type == "cuda":
@@ -168,8 +173,7 @@ def step_costs(fixes: Sequence[str | Fix], data: Tensor, steps: int = 50, width:
     def timed(fix: str | Fix, n_steps: int) -> tuple[float, float]:
         fix = get_fix(fix)
         G, D = dcgan_models(fix, seed, width)
-        config = TrainConfig(steps=n_steps, batch_size=BATCH_SIZE, lr_d=2e-4, lr_g=2e-4, betas=(0.5, 0.999),
-                             z_dim=Z_DIM, seed=seed, progress=False, **fix.config)
+        config = train_config(fix, n_steps, seed)
         start, cpu_start = time.perf_counter(), time.process_time()
         train(G, D, data, config, device=device)
         if device.type == "cuda":
